@@ -1,0 +1,38 @@
+// Runs the TypeScript snippets of a package README as a test, so documented examples
+// cannot rot. `@x/<name>` imports are pointed at the workspace sources.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
+
+/** The fenced `ts` blocks of a markdown file that are not marked `ts no-run`. */
+export function readmeSnippets(readmePath: string): string[] {
+  const text = readFileSync(readmePath, 'utf8')
+  const out: string[] = []
+  const fence = /^```ts\s*\n([\s\S]*?)^```/gm
+  for (const m of text.matchAll(fence)) out.push(m[1]!)
+  return out
+}
+
+/** Rewrites `@x/<pkg>` specifiers to the package sources under `packagesDir`. */
+export function pointAtSources(code: string, packagesDir: string): string {
+  return code.replace(
+    /(['"])@x\/([a-z-]+)(\/[a-z-]+)?\1/g,
+    (_m, q: string, pkg: string, sub: string | undefined) => {
+      const file = sub === undefined ? 'index.ts' : `${sub.slice(1)}.ts`
+      return `${q}${pathToFileURL(resolve(packagesDir, pkg, 'src', file)).href}${q}`
+    },
+  )
+}
+
+/** Writes a snippet to a temporary module and imports it; resolves when its top level has run. */
+export async function runSnippet(code: string, packagesDir: string): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'x-readme-'))
+  const file = join(dir, 'snippet.ts')
+  writeFileSync(file, pointAtSources(code, packagesDir))
+  try {
+    await import(/* @vite-ignore */ pathToFileURL(file).href)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
