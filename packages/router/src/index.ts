@@ -1,0 +1,5 @@
+export type { RouterErrorCode } from './errors.js'
+export { isRouterError, RouterError } from './errors.js'
+export type { RouteEntry, Router, RouterOptions } from './router.js'
+export { createRouter } from './router.js'
+export type { FoundMatch, MethodNotAllowedMatch, NotFoundMatch, Params, RouteMatch } from './trie.js'
