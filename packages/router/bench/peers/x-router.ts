@@ -1,0 +1,14 @@
+import { createRouter } from '../../dist/index.js'
+import type { PeerAdapter } from './types.ts'
+
+export const xRouter: PeerAdapter = {
+  name: '@x/router',
+  build(routes, values) {
+    const router = createRouter<unknown>()
+    for (const [i, [m, t]] of routes.entries()) router.add(m, t, values[i])
+    return (method, path) => {
+      const match = router.find(method, path)
+      return match.kind === 'found' ? match.value : undefined
+    }
+  },
+}
