@@ -1,4 +1,4 @@
-import { createRouter } from '../../dist/index.js'
+import { createRouter } from '@x/router'
 import type { PeerAdapter } from './types.ts'
 
 export const xRouter: PeerAdapter = {
