@@ -74,7 +74,9 @@ for (const workload of workloads) {
   for (const p of peers) {
     const ns = median(samples.get(p.name)!)
     const ratio = p === xBreaker ? '1.00' : (ns / x).toFixed(2)
-    console.log(`| ${p.name} | ${ns.toFixed(0)} | ${ratio} | ${p === baseline ? '—' : (ns - base).toFixed(0)} |`)
+    console.log(
+      `| ${p.name} | ${ns.toFixed(0)} | ${ratio} | ${p === baseline ? '—' : (ns - base).toFixed(0)} |`,
+    )
   }
   console.log()
 }

@@ -193,12 +193,14 @@ export function statusCodeSet(value: unknown, option: string, fallback: readonly
     throw invalidOption(option, 'must be an iterable of status codes')
   }
   const out = new Set<number>()
+  let seen = 0
   for (const code of value as Iterable<unknown>) {
+    // Counted per item, not per distinct code, so an endless iterator cannot hang us.
+    if (++seen > MAX_STATUS_CODES) throw invalidOption(option, `at most ${MAX_STATUS_CODES} status codes`)
     if (typeof code !== 'number' || !Number.isInteger(code) || code < 100 || code > 599) {
       throw invalidOption(option, 'each status code must be an integer from 100 to 599')
     }
     out.add(code)
-    if (out.size > MAX_STATUS_CODES) throw invalidOption(option, `at most ${MAX_STATUS_CODES} status codes`)
   }
   return out
 }
