@@ -62,7 +62,8 @@ describe('closed', () => {
 
   it('accepts a thenable that is not a native promise', async () => {
     const { breaker } = make(fakeClock())
-    const thenable = { then: (resolve: (v: number) => void) => resolve(7) }
+    // biome-ignore lint/suspicious/noThenProperty: a hand-made thenable is the point of this test
+    const thenable = { then: (resolve: (v: number) => void) => resolve(7) } as unknown as PromiseLike<number>
     await expect(breaker.execute(() => thenable)).resolves.toBe(7)
     expect(breaker.stats().calls).toBe(1)
   })

@@ -5,7 +5,7 @@ function opossum(name: string, timeout: number | false): PeerAdapter {
   return {
     name,
     make(action) {
-      const breaker = new Opossum(action, {
+      const breaker = new Opossum(action as () => Promise<number>, {
         timeout,
         errorThresholdPercentage: SETTINGS.failureThreshold * 100,
         volumeThreshold: SETTINGS.requestVolumeThreshold,
