@@ -161,8 +161,8 @@ class BreakerGroup implements CircuitBreakerGroup {
   // Listener errors are rethrown by the breaker's own dispatch (next tick), so one bad
   // listener cannot stop the others.
   readonly #emit = (event: StateChangeEvent): void => {
-    if (this.#hook !== null) this.#hook(event)
-    for (const listener of this.#listeners) {
+    const listeners = this.#hook === null ? this.#listeners : [this.#hook, ...this.#listeners]
+    for (const listener of listeners) {
       try {
         listener(event)
       } catch (error) {

@@ -429,7 +429,8 @@ export class CircuitBreaker {
       this.#fails.fill(0)
       this.#total = 0
       this.#failed = 0
-      this.#slot = bucket % n
+      // An injected clock may start below zero; keep the slot index in range.
+      this.#slot = ((bucket % n) + n) % n
     } else {
       let slot = this.#slot
       for (let i = 0; i < steps; i++) {

@@ -155,6 +155,15 @@ describe('closed', () => {
     expect(breaker.state).toBe('open')
   })
 
+  it('counts correctly with an injected clock that starts below zero', async () => {
+    const clock = fakeClock(-25_000)
+    const { breaker } = make(clock)
+    await fail(breaker, 2)
+    clock.advance(1_000)
+    await fail(breaker, 2)
+    expect(breaker.state).toBe('open')
+  })
+
   it('counts a value whose status code is listed as a failure and still returns it', async () => {
     const { breaker } = make(fakeClock(), { statusCodes: [503] })
     const response = { statusCode: 503, body: 'busy' }
