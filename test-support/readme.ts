@@ -25,9 +25,16 @@ export function pointAtSources(code: string, packagesDir: string): string {
   )
 }
 
-/** Writes a snippet to a temporary module and imports it; resolves when its top level has run. */
-export async function runSnippet(code: string, packagesDir: string): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'x-readme-'))
+/**
+ * Writes a snippet to a temporary module and imports it; resolves when its top level has run.
+ * The module is written inside `hostDir` (the package that owns the README), so its bare
+ * imports (`undici`, `ws`, …) resolve through that package's own dependencies.
+ */
+export async function runSnippet(code: string, packagesDir: string, hostDir?: string): Promise<void> {
+  const dir =
+    hostDir === undefined
+      ? mkdtempSync(join(tmpdir(), 'x-readme-'))
+      : mkdtempSync(join(hostDir, '.readme-snippet-'))
   const file = join(dir, 'snippet.ts')
   writeFileSync(file, pointAtSources(code, packagesDir))
   try {
