@@ -114,7 +114,9 @@ function originOf(origin: string | URL): string {
 }
 
 interface Flight {
-  waiters: Array<() => void>
+  /** Re-runs the lookup of each waiting request; `stored` says whether the first answer was stored. */
+  waiters: Array<(stored: boolean) => void>
+  stored: boolean
   timer: ReturnType<typeof setTimeout> | undefined
   done: boolean
 }
@@ -283,7 +285,12 @@ class HttpCache {
     let serve: 'fresh' | 'max-stale' | 'stale-while-revalidate' | undefined
     if (reqCc['no-cache'] !== true && cc['no-cache'] !== true) {
       const reqMaxAge = reqCc['max-age']
-      const withinMaxAge = reqMaxAge === undefined || age <= reqMaxAge * 1000
+      // max-age=0 always asks for validation, whatever the clock's resolution; RFC 8246: an
+      // immutable response is not revalidated on a reload (max-age=0) while fresh.
+      const withinMaxAge =
+        reqMaxAge === undefined ||
+        (reqMaxAge > 0 && age <= reqMaxAge * 1000) ||
+        (cc.immutable === true && age < lifetime)
       const minFresh = reqCc['min-fresh']
       if (age < lifetime && withinMaxAge && (minFresh === undefined || lifetime - age >= minFresh * 1000)) {
         serve = 'fresh'
@@ -398,17 +405,22 @@ class HttpCache {
       if (current !== undefined) {
         if (channels.collapse.hasSubscribers)
           channels.collapse.publish({ origin: key.origin, path: key.path })
-        current.waiters.push(() => this.lookup(dispatch, opts, handler, key, reqCc, true))
+        // A waiter whose Vary values did not match a stored answer may collapse again; after
+        // an answer that was not stored it goes to the origin directly (no serialising).
+        current.waiters.push((stored) => this.lookup(dispatch, opts, handler, key, reqCc, !stored))
         if (current.timer === undefined && this.#collapseTimeout > 0) {
           current.timer = setTimeout(() => this.release(fk, current), this.#collapseTimeout)
           current.timer.unref?.()
         }
         return true
       }
-      flight = { waiters: [], timer: undefined, done: false }
+      flight = { waiters: [], stored: false, timer: undefined, done: false }
       this.#flights.set(fk, flight)
       const f = flight
-      const storing = new StoringHandler(this, key, reqCc, handler, this.now(), () => this.release(fk, f))
+      const storing = new StoringHandler(this, key, reqCc, handler, this.now(), (stored) => {
+        f.stored = stored
+        this.release(fk, f)
+      })
       try {
         return dispatch(opts, storing)
       } catch (err) {
@@ -424,7 +436,7 @@ class HttpCache {
     flight.done = true
     if (flight.timer !== undefined) clearTimeout(flight.timer)
     if (this.#flights.get(fk) === flight) this.#flights.delete(fk)
-    for (const w of flight.waiters) w()
+    for (const w of flight.waiters) w(flight.stored)
   }
 
   /** Serves a stored response to `stream`, answering the client's own validators with 304 (RFC 9111 §4.3.2). */
@@ -591,7 +603,7 @@ class StoringHandler implements Handler {
   readonly #reqCc: CacheControlDirectives
   readonly #handler: Handler
   readonly #requestTime: number
-  readonly #release: (() => void) | undefined
+  readonly #release: ((stored: boolean) => void) | undefined
   #ws: Writable | undefined
   #redirected = false
 
@@ -601,7 +613,7 @@ class StoringHandler implements Handler {
     reqCc: CacheControlDirectives,
     handler: Handler,
     requestTime: number,
-    release: (() => void) | undefined,
+    release: ((stored: boolean) => void) | undefined,
   ) {
     this.#cache = cache
     this.#key = key
@@ -641,9 +653,11 @@ class StoringHandler implements Handler {
       this.#requestTime,
       this.#redirected,
     )
-    if (this.#release !== undefined) {
-      if (this.#ws === undefined) this.#release()
-      else this.#ws.once('close', this.#release)
+    const release = this.#release
+    if (release !== undefined) {
+      const ws = this.#ws
+      if (ws === undefined) release(false)
+      else ws.once('close', () => release(ws.writableFinished))
     }
     this.#handler.onResponseStart?.(controller, statusCode, headers, statusMessage)
   }
@@ -663,7 +677,7 @@ class StoringHandler implements Handler {
     const ws = this.#ws
     this.#ws = undefined
     if (ws !== undefined) ws.destroy()
-    else this.#release?.()
+    else this.#release?.(false)
     this.#handler.onResponseError?.(controller, err)
   }
 }
