@@ -23,12 +23,17 @@ afterEach(async () => {
 })
 
 function all(n: number, path: string, headers: (i: number) => Record<string, string> = () => ({})) {
-  return Promise.all(Array.from({ length: n }, (_, i) => c.send(`${origin.url}${path}`, { headers: headers(i) })))
+  return Promise.all(
+    Array.from({ length: n }, (_, i) => c.send(`${origin.url}${path}`, { headers: headers(i) })),
+  )
 }
 
 describe('request collapsing', () => {
   it('sends concurrent identical misses to the origin once', async () => {
-    origin.route('/c', (_req, n) => ({ headers: { 'cache-control': 'max-age=60', etag: '"1"' }, body: `v${n}` }))
+    origin.route('/c', (_req, n) => ({
+      headers: { 'cache-control': 'max-age=60', etag: '"1"' },
+      body: `v${n}`,
+    }))
     open()
     const answers = await all(5, '/c')
     expect(answers.map((a) => a.body)).toEqual(['v1', 'v1', 'v1', 'v1', 'v1'])
@@ -54,7 +59,10 @@ describe('request collapsing', () => {
   })
 
   it('does not collapse when collapseRequests is false', async () => {
-    origin.route('/c', (_req, n) => ({ headers: { 'cache-control': 'max-age=60', etag: '"1"' }, body: `v${n}` }))
+    origin.route('/c', (_req, n) => ({
+      headers: { 'cache-control': 'max-age=60', etag: '"1"' },
+      body: `v${n}`,
+    }))
     open({ collapseRequests: false })
     await all(3, '/c')
     expect(origin.hits('/c')).toBe(3)
@@ -83,7 +91,11 @@ describe('request collapsing', () => {
       return { headers: { 'cache-control': 'max-age=60', etag: '"1"' }, body: `v${n}` }
     })
     open()
-    const results = await Promise.allSettled([c.send(`${origin.url}/c`), c.send(`${origin.url}/c`), c.send(`${origin.url}/c`)])
+    const results = await Promise.allSettled([
+      c.send(`${origin.url}/c`),
+      c.send(`${origin.url}/c`),
+      c.send(`${origin.url}/c`),
+    ])
     expect(results[0]?.status).toBe('rejected')
     const ok = results.filter((r) => r.status === 'fulfilled')
     expect(ok).toHaveLength(2)

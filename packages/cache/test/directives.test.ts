@@ -115,7 +115,9 @@ describe('request directives', () => {
     clock.advance(20)
     const stale = await c.send(`${origin.url}/r`, { headers: { 'cache-control': 'only-if-cached' } })
     expect(stale.status).toBe(504)
-    const allowed = await c.send(`${origin.url}/r`, { headers: { 'cache-control': 'only-if-cached, max-stale' } })
+    const allowed = await c.send(`${origin.url}/r`, {
+      headers: { 'cache-control': 'only-if-cached, max-stale' },
+    })
     expect(allowed.status).toBe(200)
     expect(origin.hits('/r')).toBe(1)
   })
@@ -132,7 +134,10 @@ describe('response directives', () => {
 
   it('stores must-understand with no-store for a status it understands, not for one it does not', async () => {
     validated('/ok', 'must-understand, no-store, max-age=60')
-    origin.route('/odd', { status: 299, headers: { 'cache-control': 'must-understand, no-store, max-age=60' } })
+    origin.route('/odd', {
+      status: 299,
+      headers: { 'cache-control': 'must-understand, no-store, max-age=60' },
+    })
     open()
     for (const p of ['/ok', '/ok', '/odd', '/odd']) await c.send(`${origin.url}${p}`)
     expect(origin.hits('/ok')).toBe(1)

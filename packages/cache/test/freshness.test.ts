@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { cache, type CacheOptions } from '../src/index.ts'
-import { type TestClient, client } from './helpers/client.ts'
+import { type CacheOptions, cache } from '../src/index.ts'
+import { client, type TestClient } from './helpers/client.ts'
 import { Clock, type Origin, startOrigin } from './helpers/origin.ts'
 
 let origin: Origin
@@ -24,7 +24,10 @@ afterEach(async () => {
 
 describe('storing and freshness', () => {
   it('serves a fresh max-age response without reaching the origin, with its Age', async () => {
-    origin.route('/a', () => ({ headers: { 'cache-control': 'max-age=60', date: clock.date() }, body: 'hello' }))
+    origin.route('/a', () => ({
+      headers: { 'cache-control': 'max-age=60', date: clock.date() },
+      body: 'hello',
+    }))
     open()
     const first = await c.send(`${origin.url}/a`)
     clock.advance(10)
@@ -36,7 +39,10 @@ describe('storing and freshness', () => {
   })
 
   it('goes back to the origin once max-age has passed', async () => {
-    origin.route('/a', (_req, n) => ({ headers: { 'cache-control': 'max-age=5', date: clock.date() }, body: `v${n}` }))
+    origin.route('/a', (_req, n) => ({
+      headers: { 'cache-control': 'max-age=5', date: clock.date() },
+      body: `v${n}`,
+    }))
     open()
     await c.send(`${origin.url}/a`)
     clock.advance(6)
@@ -75,7 +81,10 @@ describe('storing and freshness', () => {
     { name: 'shared: s-maxage overrides max-age=0', shared: true, hits: 1 },
     { name: 'private: s-maxage is ignored', shared: false, hits: 2 },
   ])('$name', async ({ shared, hits }) => {
-    origin.route('/s', () => ({ headers: { 'cache-control': 'max-age=0, s-maxage=60', date: clock.date() }, body: 's' }))
+    origin.route('/s', () => ({
+      headers: { 'cache-control': 'max-age=0, s-maxage=60', date: clock.date() },
+      body: 's',
+    }))
     open({ shared })
     await c.send(`${origin.url}/s`)
     await c.send(`${origin.url}/s`)
@@ -97,7 +106,10 @@ describe('storing and freshness', () => {
   it.each([
     { name: 'Expires: 0', expires: '0' },
     { name: 'a garbage Expires', expires: 'next tuesday' },
-    { name: 'two Expires lines', expires: ['Thu, 01 Jan 2099 00:00:00 GMT', 'Thu, 01 Jan 2099 00:00:00 GMT'] },
+    {
+      name: 'two Expires lines',
+      expires: ['Thu, 01 Jan 2099 00:00:00 GMT', 'Thu, 01 Jan 2099 00:00:00 GMT'],
+    },
   ])('treats $name as already expired', async ({ expires }) => {
     origin.route('/e', () => ({ headers: { expires, date: clock.date() }, body: 'e' }))
     open()
@@ -107,7 +119,10 @@ describe('storing and freshness', () => {
   })
 
   it('uses 10% of the time since Last-Modified as heuristic freshness for a 200', async () => {
-    origin.route('/h', () => ({ headers: { 'last-modified': clock.date(-1000), date: clock.date() }, body: 'h' }))
+    origin.route('/h', () => ({
+      headers: { 'last-modified': clock.date(-1000), date: clock.date() },
+      body: 'h',
+    }))
     open()
     await c.send(`${origin.url}/h`)
     clock.advance(99)
@@ -124,18 +139,30 @@ describe('storing and freshness', () => {
     { name: '404', status: 404, hits: 1 },
     { name: '410', status: 410, hits: 1 },
     { name: '301', status: 301, hits: 1 },
-  ])('applies heuristic freshness to a $name only when RFC 9110 calls it heuristically cacheable', async ({ status, hits }) => {
-    origin.route('/h', () => ({ status, headers: { 'last-modified': clock.date(-1000), date: clock.date(), location: '/x' }, body: 'h' }))
-    open()
-    await c.send(`${origin.url}/h`)
-    await c.send(`${origin.url}/h`)
-    expect(origin.hits('/h')).toBe(hits)
-  })
+  ])(
+    'applies heuristic freshness to a $name only when RFC 9110 calls it heuristically cacheable',
+    async ({ status, hits }) => {
+      origin.route('/h', () => ({
+        status,
+        headers: { 'last-modified': clock.date(-1000), date: clock.date(), location: '/x' },
+        body: 'h',
+      }))
+      open()
+      await c.send(`${origin.url}/h`)
+      await c.send(`${origin.url}/h`)
+      expect(origin.hits('/h')).toBe(hits)
+    },
+  )
 
   it('lets public make any final status heuristically cacheable', async () => {
     origin.route('/p', () => ({
       status: 302,
-      headers: { 'cache-control': 'public', 'last-modified': clock.date(-1000), date: clock.date(), location: '/x' },
+      headers: {
+        'cache-control': 'public',
+        'last-modified': clock.date(-1000),
+        date: clock.date(),
+        location: '/x',
+      },
     }))
     open()
     await c.send(`${origin.url}/p`)
@@ -158,7 +185,10 @@ describe('Age (RFC 9111 §4.2.3)', () => {
   })
 
   it('uses the apparent age from Date when it is larger', async () => {
-    origin.route('/old', () => ({ headers: { 'cache-control': 'max-age=100', date: clock.date(-40) }, body: 'old' }))
+    origin.route('/old', () => ({
+      headers: { 'cache-control': 'max-age=100', date: clock.date(-40) },
+      body: 'old',
+    }))
     open()
     await c.send(`${origin.url}/old`)
     const hit = await c.send(`${origin.url}/old`)
@@ -173,9 +203,16 @@ describe('Age (RFC 9111 §4.2.3)', () => {
     { name: 'repeated lines keep the first', age: ['7', '30'], expected: '7' },
     { name: 'a non-numeric value is ignored', age: 'abc', expected: '0' },
     { name: 'a negative value is ignored', age: '-5', expected: '0' },
-    { name: 'a huge value is clamped, and the response is stale', age: '99999999999999999999', expected: undefined },
+    {
+      name: 'a huge value is clamped, and the response is stale',
+      age: '99999999999999999999',
+      expected: undefined,
+    },
   ])('Age: $name', async ({ age, expected }) => {
-    origin.route('/age', () => ({ headers: { 'cache-control': 'max-age=100', age, date: clock.date() }, body: 'a' }))
+    origin.route('/age', () => ({
+      headers: { 'cache-control': 'max-age=100', age, date: clock.date() },
+      body: 'a',
+    }))
     open()
     await c.send(`${origin.url}/age`)
     const second = await c.send(`${origin.url}/age`)

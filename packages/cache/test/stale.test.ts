@@ -25,13 +25,21 @@ afterEach(async () => {
 describe('stale-while-revalidate', () => {
   it('serves stale at once and revalidates once in the background', async () => {
     origin.route('/s', (_req, n) => ({
-      headers: { 'cache-control': 'max-age=10, stale-while-revalidate=60', etag: `"${n}"`, date: clock.date() },
+      headers: {
+        'cache-control': 'max-age=10, stale-while-revalidate=60',
+        etag: `"${n}"`,
+        date: clock.date(),
+      },
       body: `v${n}`,
     }))
     open()
     await c.send(`${origin.url}/s`)
     clock.advance(20)
-    const [a, b, d] = await Promise.all([c.send(`${origin.url}/s`), c.send(`${origin.url}/s`), c.send(`${origin.url}/s`)])
+    const [a, b, d] = await Promise.all([
+      c.send(`${origin.url}/s`),
+      c.send(`${origin.url}/s`),
+      c.send(`${origin.url}/s`),
+    ])
     expect([a.body, b.body, d.body]).toEqual(['v1', 'v1', 'v1'])
     expect(a.headers.age).toBe('20')
     await vi.waitFor(async () => {
@@ -100,7 +108,6 @@ describe('stale-if-error', () => {
     expect(res.body).toBe('good')
   })
 
-
   it('passes the error through once the window has passed', async () => {
     failing('/e', 'max-age=10, stale-if-error=5', 'status')
     open()
@@ -133,7 +140,10 @@ describe('stale-if-error with the origin gone', () => {
   it('serves the stale response when nothing listens any more', async () => {
     const store = new MemoryStore({ now: clock.now })
     const other = await startOrigin()
-    other.route('/e', { headers: { 'cache-control': 'max-age=10, stale-if-error=60', etag: '"1"' }, body: 'good' })
+    other.route('/e', {
+      headers: { 'cache-control': 'max-age=10, stale-if-error=60', etag: '"1"' },
+      body: 'good',
+    })
     c = client(cache({ now: clock.now, store }))
     await c.send(`${other.url}/e`)
     await c.close()

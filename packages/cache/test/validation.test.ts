@@ -47,7 +47,10 @@ describe('validation of stale entries', () => {
           headers: { 'cache-control': 'max-age=100', etag: '"e1"', 'x-version': `v${n}`, date: clock.date() },
         }
       }
-      return { headers: { 'cache-control': 'max-age=10', etag: '"e1"', 'x-version': 'v1', date: clock.date() }, body: 'body' }
+      return {
+        headers: { 'cache-control': 'max-age=10', etag: '"e1"', 'x-version': 'v1', date: clock.date() },
+        body: 'body',
+      }
     })
     open()
     await c.send(`${origin.url}/v`)
@@ -67,7 +70,10 @@ describe('validation of stale entries', () => {
   it('keeps the stored Content-Length when a 304 carries another one', async () => {
     origin.route('/v', (req) => {
       if (req.headers['if-none-match'] === '"e1"') {
-        return { status: 304, headers: { 'cache-control': 'max-age=10', etag: '"e1"', 'content-length': '999' } }
+        return {
+          status: 304,
+          headers: { 'cache-control': 'max-age=10', etag: '"e1"', 'content-length': '999' },
+        }
       }
       return { headers: { 'cache-control': 'max-age=10', etag: '"e1"' }, body: 'abc' }
     })
@@ -161,7 +167,11 @@ describe("the client's own validators", () => {
   it('passes If-Match and Range requests to the origin untouched and stores nothing from them', async () => {
     origin.route('/v', (req) =>
       req.headers.range !== undefined
-        ? { status: 206, headers: { 'content-range': 'bytes 0-0/3', 'cache-control': 'max-age=60', etag: '"e1"' }, body: 'a' }
+        ? {
+            status: 206,
+            headers: { 'content-range': 'bytes 0-0/3', 'cache-control': 'max-age=60', etag: '"e1"' },
+            body: 'a',
+          }
         : { headers: { 'cache-control': 'max-age=60', etag: '"e1"' }, body: 'abc' },
     )
     open()

@@ -90,7 +90,10 @@ describe('Vary', () => {
 
 describe('invalidation by unsafe methods (RFC 9111 §4.4)', () => {
   function stored(path: string) {
-    origin.route(path, (_req, n) => ({ headers: { 'cache-control': 'max-age=600', etag: `"${n}"` }, body: `${path}#${n}` }))
+    origin.route(path, (_req, n) => ({
+      headers: { 'cache-control': 'max-age=600', etag: `"${n}"` },
+      body: `${path}#${n}`,
+    }))
   }
 
   it.each([
@@ -145,7 +148,10 @@ describe('invalidation by unsafe methods (RFC 9111 §4.4)', () => {
 
 describe('HEAD, and the dispatch surfaces', () => {
   it('answers HEAD from a stored GET without reaching the origin', async () => {
-    origin.route('/h', { headers: { 'cache-control': 'max-age=60', etag: '"1"', 'x-kind': 'get' }, body: 'hello' })
+    origin.route('/h', {
+      headers: { 'cache-control': 'max-age=60', etag: '"1"', 'x-kind': 'get' },
+      body: 'hello',
+    })
     open()
     await c.send(`${origin.url}/h`)
     const head = await c.send(`${origin.url}/h`, { method: 'HEAD' })
@@ -166,7 +172,10 @@ describe('HEAD, and the dispatch surfaces', () => {
   })
 
   it('works under fetch(url, { dispatcher })', async () => {
-    origin.route('/f', { headers: { 'cache-control': 'max-age=60', etag: '"1"', 'content-type': 'text/plain' }, body: 'fetched' })
+    origin.route('/f', {
+      headers: { 'cache-control': 'max-age=60', etag: '"1"', 'content-type': 'text/plain' },
+      body: 'fetched',
+    })
     open()
     const first = await fetch(`${origin.url}/f`, { dispatcher: c.dispatcher })
     expect(await first.text()).toBe('fetched')
@@ -181,7 +190,12 @@ describe('HEAD, and the dispatch surfaces', () => {
     origin.route('/q?a=1', { headers: { 'cache-control': 'max-age=60', etag: '"1"' }, body: 'q' })
     open()
     for (let i = 0; i < 2; i++) {
-      const res = await c.dispatcher.request({ origin: origin.url, path: '/q', query: { a: '1' }, method: 'GET' })
+      const res = await c.dispatcher.request({
+        origin: origin.url,
+        path: '/q',
+        query: { a: '1' },
+        method: 'GET',
+      })
       expect(await res.body.text()).toBe('q')
     }
     expect(origin.hits('/q?a=1')).toBe(1)
@@ -206,7 +220,10 @@ describe('HEAD, and the dispatch surfaces', () => {
   })
 
   it('stops serving a stored body when the caller aborts', async () => {
-    origin.route('/big', { headers: { 'cache-control': 'max-age=60', etag: '"1"' }, body: Buffer.alloc(1024 * 1024) })
+    origin.route('/big', {
+      headers: { 'cache-control': 'max-age=60', etag: '"1"' },
+      body: Buffer.alloc(1024 * 1024),
+    })
     open()
     await c.send(`${origin.url}/big`)
     const ac = new AbortController()

@@ -9,7 +9,10 @@ export interface Answer {
 
 export interface TestClient {
   readonly dispatcher: Dispatcher
-  send(url: string, options?: { method?: string; headers?: Record<string, string | string[]>; body?: string }): Promise<Answer>
+  send(
+    url: string,
+    options?: { method?: string; headers?: Record<string, string | string[]>; body?: string },
+  ): Promise<Answer>
   close(): Promise<void>
 }
 

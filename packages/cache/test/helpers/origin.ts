@@ -53,7 +53,12 @@ export async function startOrigin(): Promise<Origin> {
       const a = await route(req, n)
       const body = a.body ?? ''
       const headers: Record<string, string | string[]> = { ...(a.headers ?? {}) }
-      if (req.method !== 'HEAD' && a.status !== 304 && a.status !== 204 && headers['content-length'] === undefined) {
+      if (
+        req.method !== 'HEAD' &&
+        a.status !== 304 &&
+        a.status !== 204 &&
+        headers['content-length'] === undefined
+      ) {
         headers['content-length'] = String(Buffer.byteLength(body))
       }
       res.writeHead(a.status ?? 200, headers)
