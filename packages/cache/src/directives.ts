@@ -68,8 +68,15 @@ const FLAGS = new Set([
   'only-if-cached',
 ])
 
-/** Parses one or more Cache-Control field lines. Unknown directives are ignored. */
-export function parseCacheControl(value: string | string[] | undefined | null): CacheControlDirectives {
+/**
+ * Parses one or more Cache-Control field lines. Unknown directives are ignored. In a
+ * response an unreadable max-age / s-maxage means stale; in a request (`request: true`)
+ * an unreadable value is ignored.
+ */
+export function parseCacheControl(
+  value: string | string[] | undefined | null,
+  request = false,
+): CacheControlDirectives {
   const out: CacheControlDirectives = {}
   const joined = fieldValue(value)
   if (joined === undefined) return out
@@ -84,7 +91,7 @@ export function parseCacheControl(value: string | string[] | undefined | null): 
       // A freshness directive that cannot be read makes the response stale at once;
       // a min-fresh / stale-* that cannot be read is ignored (the safer reading of each).
       if (n !== undefined) d[name] = n
-      else if (name === 'max-age' || name === 's-maxage') d[name] = 0
+      else if (!request && (name === 'max-age' || name === 's-maxage')) d[name] = 0
     } else if (name === 'max-stale') {
       if (arg === undefined) d[name] = Number.POSITIVE_INFINITY
       else {

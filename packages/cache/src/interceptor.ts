@@ -208,7 +208,7 @@ class HttpCache {
       return dispatch(opts, handler)
     }
     const ccField = headers['cache-control']
-    let reqCc = ccField === undefined ? NO_DIRECTIVES : parseCacheControl(ccField)
+    let reqCc = ccField === undefined ? NO_DIRECTIVES : parseCacheControl(ccField, true)
     if (
       ccField === undefined &&
       headers.pragma !== undefined &&

@@ -34,7 +34,14 @@ export interface CacheValue {
 /** A stored response with its body, as `get` returns it. */
 export interface CacheGetResult extends CacheValue {
   cacheControlDirectives: CacheControlDirectives
-  body?: Readable | Iterable<Buffer> | AsyncIterable<Buffer> | Buffer | string | undefined
+  body?:
+    | Readable
+    | Iterable<Buffer>
+    | AsyncIterable<Buffer>
+    | Buffer
+    | Iterable<string>
+    | AsyncIterable<string>
+    | string
 }
 
 /** The store interface (structurally undici's `CacheStore`). */

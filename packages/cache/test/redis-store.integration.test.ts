@@ -134,12 +134,13 @@ describe('RedisStore', () => {
     origin.route('/slow', { headers: { 'cache-control': 'max-age=600', etag: '"1"' }, body: 'x' })
     c = client(cache({ store }))
     await c.send(`${origin.url}/slow`)
-    // Make Redis busy for a while: DEBUG SLEEP blocks the server.
-    const busy = blocker.call('DEBUG', 'SLEEP', '0.5')
+    const key = { origin: origin.url, method: 'GET', path: '/slow', headers: {} }
+    await waitUntil(async () => (await store.get(key)) !== undefined)
+    // Redis holds every client's commands for 400 ms once this returns OK.
+    await blocker.call('CLIENT', 'PAUSE', '400', 'ALL')
     const res = await c.send(`${origin.url}/slow`)
     expect(res.status).toBe(200)
     expect(origin.hits('/slow')).toBe(2)
-    await busy
     blocker.disconnect()
   })
 
