@@ -342,8 +342,17 @@ class HttpCache {
       return true
     }
     if (opts.method === 'HEAD') {
-      discardBody(entry)
-      return dispatch(opts, handler)
+      // Forwarded as is; its 200 freshens or invalidates the stored GET (RFC 9111 §4.3.5).
+      const chunks = toChunks(entry.body)
+      const value = entry
+      const send = (c: readonly Buffer[]) =>
+        dispatch(opts, new HeadHandler(this, key, value, c, this.now(), handler))
+      if (Array.isArray(chunks)) return send(chunks as Buffer[])
+      ;(chunks as Promise<Buffer[]>).then(send, (err) => {
+        storeError('get', err)
+        dispatch(opts, handler)
+      })
+      return true
     }
     // Stale, or validation required: ask the origin, conditionally when we hold a validator.
     let sieUntil = -1
@@ -900,6 +909,88 @@ class RevalidationHandler implements Handler {
         background: this.#client === null,
       })
     }
+  }
+}
+
+/**
+ * A HEAD sent to the origin while a stale GET is stored: a 200 whose validators and length
+ * agree with the stored response freshens its headers; one that disagrees drops it (§4.3.5).
+ */
+class HeadHandler implements Handler {
+  readonly #cache: HttpCache
+  readonly #key: CacheKey
+  readonly #entry: CacheValue
+  readonly #chunks: readonly Buffer[]
+  readonly #requestTime: number
+  readonly #handler: Handler
+
+  constructor(
+    cache: HttpCache,
+    key: CacheKey,
+    entry: CacheValue,
+    chunks: readonly Buffer[],
+    requestTime: number,
+    handler: Handler,
+  ) {
+    this.#cache = cache
+    this.#key = key
+    this.#entry = entry
+    this.#chunks = chunks
+    this.#requestTime = requestTime
+    this.#handler = handler
+  }
+
+  onRequestStart(controller: Controller, context: unknown): void {
+    this.#handler.onRequestStart?.(controller, context)
+  }
+
+  onRequestUpgrade(
+    controller: Controller,
+    statusCode: number,
+    headers: Headers,
+    socket: import('node:stream').Duplex,
+  ): void {
+    this.#handler.onRequestUpgrade?.(controller, statusCode, headers, socket)
+  }
+
+  onResponseStart(
+    controller: Controller,
+    statusCode: number,
+    headers: Headers,
+    statusMessage?: string,
+  ): void {
+    if (statusCode === 200) {
+      const stored = this.#entry.headers
+      const differs = (name: string) => {
+        const a = fieldValue(headers[name])
+        const b = fieldValue(stored[name])
+        return a !== undefined && b !== undefined && a !== b
+      }
+      const key = this.#key
+      if (differs('etag') || differs('last-modified') || differs('content-length'))
+        this.#cache.drop(key.origin, key.path)
+      else if (fieldValue(headers.etag) !== undefined || fieldValue(headers['last-modified']) !== undefined) {
+        const value = freshen(this.#cache.config, this.#entry, headers, this.#requestTime, this.#cache.now())
+        const ws = this.#cache.write(key, value)
+        if (ws !== undefined) {
+          for (const c of this.#chunks) ws.write(c)
+          ws.end()
+        }
+      }
+    }
+    this.#handler.onResponseStart?.(controller, statusCode, headers, statusMessage)
+  }
+
+  onResponseData(controller: Controller, chunk: Buffer): void {
+    this.#handler.onResponseData?.(controller, chunk)
+  }
+
+  onResponseEnd(controller: Controller, trailers: Headers): void {
+    this.#handler.onResponseEnd?.(controller, trailers)
+  }
+
+  onResponseError(controller: Controller, err: Error): void {
+    this.#handler.onResponseError?.(controller, err)
   }
 }
 

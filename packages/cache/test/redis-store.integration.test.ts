@@ -136,12 +136,15 @@ describe('RedisStore', () => {
     await c.send(`${origin.url}/slow`)
     const key = { origin: origin.url, method: 'GET', path: '/slow', headers: {} }
     await waitUntil(async () => (await store.get(key)) !== undefined)
-    // Redis holds every client's commands for 400 ms once this returns OK.
-    await blocker.call('CLIENT', 'PAUSE', '400', 'ALL')
-    const res = await c.send(`${origin.url}/slow`)
-    expect(res.status).toBe(200)
-    expect(origin.hits('/slow')).toBe(2)
-    blocker.disconnect()
+    try {
+      // Redis holds every client's commands for 400 ms once this returns OK.
+      await blocker.call('CLIENT', 'PAUSE', '400', 'ALL')
+      const res = await c.send(`${origin.url}/slow`)
+      expect(res.status).toBe(200)
+      expect(origin.hits('/slow')).toBe(2)
+    } finally {
+      blocker.disconnect()
+    }
   })
 
   it('never fails a request when a user-supplied client is closed', async () => {

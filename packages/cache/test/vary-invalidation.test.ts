@@ -171,6 +171,39 @@ describe('HEAD, and the dispatch surfaces', () => {
     expect(origin.seen.map((s) => s.method)).toEqual(['HEAD', 'GET'])
   })
 
+  it('freshens a stale stored GET from a HEAD whose validators agree (RFC 9111 §4.3.5)', async () => {
+    origin.route('/h', (req, n) => ({
+      headers: {
+        'cache-control': 'max-age=10',
+        etag: '"1"',
+        'x-seen': `${req.method}${n}`,
+        date: clock.date(),
+      },
+      body: 'hello',
+    }))
+    open()
+    await c.send(`${origin.url}/h`)
+    clock.advance(20)
+    await c.send(`${origin.url}/h`, { method: 'HEAD' })
+    const get = await c.send(`${origin.url}/h`)
+    expect(get.body).toBe('hello')
+    expect(get.headers['x-seen']).toBe('HEAD2')
+    expect(origin.seen.map((s) => s.method)).toEqual(['GET', 'HEAD'])
+  })
+
+  it('drops a stale stored GET when a HEAD shows another ETag', async () => {
+    origin.route('/h', (req, n) => ({
+      headers: { 'cache-control': 'max-age=10', etag: `"${n}"`, date: clock.date() },
+      body: `${req.method}${n}`,
+    }))
+    open()
+    await c.send(`${origin.url}/h`)
+    clock.advance(20)
+    await c.send(`${origin.url}/h`, { method: 'HEAD' })
+    const get = await c.send(`${origin.url}/h`, { headers: { 'cache-control': 'max-stale' } })
+    expect(get.body).toBe('GET3')
+  })
+
   it('works under fetch(url, { dispatcher })', async () => {
     origin.route('/f', {
       headers: { 'cache-control': 'max-age=60', etag: '"1"', 'content-type': 'text/plain' },
