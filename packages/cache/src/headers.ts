@@ -4,47 +4,44 @@
 /** Lower-case field name to value; repeated field lines are kept as an array. */
 export type HeaderRecord = Record<string, string | string[] | undefined>
 
+function addValue(out: Record<string, string | string[]>, key: string, v: string): void {
+  const prev = out[key]
+  if (prev === undefined) out[key] = v
+  else if (Array.isArray(prev)) prev.push(v)
+  else out[key] = [prev, v]
+}
+
+function addField(out: Record<string, string | string[]>, name: unknown, value: unknown): void {
+  if (value === undefined || value === null) return
+  const key = typeof name === 'string' ? name.toLowerCase() : String(name).toLowerCase()
+  if (Array.isArray(value)) {
+    for (const v of value) addValue(out, key, String(v))
+  } else {
+    addValue(out, key, typeof value === 'string' ? value : String(value))
+  }
+}
+
 /**
  * Turns any request-header shape undici accepts (object, flat array, array of pairs,
  * iterable of pairs) into a fresh lower-case record. Repeated lines become arrays.
  */
 export function toHeaderRecord(headers: unknown): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {}
-  if (headers == null) return out
-  const add = (name: unknown, value: unknown) => {
-    if (value === undefined || value === null) return
-    const key = String(name).toLowerCase()
-    const prev = out[key]
-    if (Array.isArray(value)) {
-      for (const v of value) addOne(key, String(v))
-      return
-    }
-    const v = String(value)
-    if (prev === undefined) out[key] = v
-    else if (Array.isArray(prev)) prev.push(v)
-    else out[key] = [prev, v]
-  }
-  const addOne = (key: string, v: string) => {
-    const prev = out[key]
-    if (prev === undefined) out[key] = v
-    else if (Array.isArray(prev)) prev.push(v)
-    else out[key] = [prev, v]
-  }
+  if (headers == null || typeof headers !== 'object') return out
   if (Array.isArray(headers)) {
     if (headers.length > 0 && Array.isArray(headers[0])) {
-      for (const pair of headers as unknown[][]) add(pair[0], pair[1])
+      for (const pair of headers as unknown[][]) addField(out, pair[0], pair[1])
     } else {
-      for (let i = 0; i + 1 < headers.length; i += 2) add(headers[i], headers[i + 1])
+      for (let i = 0; i + 1 < headers.length; i += 2) addField(out, headers[i], headers[i + 1])
     }
     return out
   }
-  if (typeof headers === 'object') {
-    if (typeof (headers as Iterable<unknown>)[Symbol.iterator] === 'function') {
-      for (const pair of headers as Iterable<[unknown, unknown]>) add(pair[0], pair[1])
-      return out
-    }
-    for (const name of Object.keys(headers)) add(name, (headers as Record<string, unknown>)[name])
+  if (typeof (headers as Iterable<unknown>)[Symbol.iterator] === 'function') {
+    for (const pair of headers as Iterable<[unknown, unknown]>) addField(out, pair[0], pair[1])
+    return out
   }
+  const record = headers as Record<string, unknown>
+  for (const name in record) addField(out, name, record[name])
   return out
 }
 

@@ -409,3 +409,34 @@ describe('evaluateConditionals() (RFC 9110 §13.2.2)', () => {
     )
   })
 })
+
+describe('hostile input to the helpers', () => {
+  it('evaluates a 10 000-member If-None-Match quickly and correctly', () => {
+    const list = Array.from({ length: 10_000 }, (_, i) => `"t${i}"`).join(', ')
+    expect(
+      evaluateConditionals({ method: 'GET', headers: { 'if-none-match': list }, etag: '"t9999"' }).kind,
+    ).toBe('not-modified')
+    expect(
+      evaluateConditionals({ method: 'GET', headers: { 'if-none-match': list }, etag: '"zz"' }).kind,
+    ).toBe('proceed')
+  })
+
+  it.each([
+    { name: 'an unterminated quote', value: '"abc' },
+    { name: 'only commas', value: ',,,,' },
+    { name: 'a megabyte of garbage', value: 'x'.repeat(1_000_000) },
+    { name: 'nested W/ prefixes', value: 'W/W/"a"' },
+    { name: 'control characters', value: '"a\u0001b"' },
+  ])('never throws on $name', ({ value }) => {
+    expect(
+      evaluateConditionals({
+        method: 'GET',
+        headers: { 'if-none-match': value, 'if-match': value },
+        etag: '"a"',
+      }).kind,
+    ).toBe('precondition-failed')
+    expect(
+      evaluateConditionals({ method: 'GET', headers: { 'if-none-match': value }, etag: '"a"' }).kind,
+    ).toBe('proceed')
+  })
+})

@@ -1,3 +1,4 @@
+import { request } from 'undici'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { type CacheOptions, cache, MemoryStore } from '../src/index.ts'
 import { client, type TestClient } from './helpers/client.ts'
@@ -152,5 +153,29 @@ describe('stale-if-error with the origin gone', () => {
     c = client(cache({ now: clock.now, store }))
     const res = await c.send(`${other.url}/e`)
     expect(res.body).toBe('good')
+  })
+})
+
+describe('aborts', () => {
+  it('aborts the origin request when the caller gives up during a revalidation', async () => {
+    let release: () => void = () => {}
+    const gate = new Promise<void>((r) => {
+      release = r
+    })
+    origin.route('/slow', async (_req, n) => {
+      if (n === 2) await gate
+      return { headers: { 'cache-control': 'max-age=10', etag: `"${n}"` }, body: `v${n}` }
+    })
+    open()
+    await c.send(`${origin.url}/slow`)
+    clock.advance(20)
+    const ac = new AbortController()
+    const pending = request(`${origin.url}/slow`, { dispatcher: c.dispatcher, signal: ac.signal })
+    await vi.waitFor(() => expect(origin.hits('/slow')).toBe(2))
+    ac.abort()
+    await expect(pending).rejects.toThrow()
+    release()
+    const after = await c.send(`${origin.url}/slow`)
+    expect(after.status).toBe(200)
   })
 })
