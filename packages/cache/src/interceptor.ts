@@ -237,15 +237,32 @@ class HttpCache {
     }
     if (isThenable<CacheGetResult | undefined>(result)) {
       result.then(
-        (entry) => this.decide(dispatch, opts, handler, key, reqCc, entry, follower),
+        (entry) => this.#decideLater(dispatch, opts, handler, key, reqCc, entry, follower),
         (err) => {
           storeError('get', err)
-          this.decide(dispatch, opts, handler, key, reqCc, undefined, follower)
+          this.#decideLater(dispatch, opts, handler, key, reqCc, undefined, follower)
         },
       )
       return true
     }
     return this.decide(dispatch, opts, handler, key, reqCc, result, follower)
+  }
+
+  /** `decide` off the caller's stack: what would have thrown to the caller goes to its handler. */
+  #decideLater(
+    dispatch: Dispatch,
+    opts: DispatchOptions,
+    handler: Handler,
+    key: CacheKey,
+    reqCc: CacheControlDirectives,
+    entry: CacheGetResult | undefined,
+    follower: boolean,
+  ): void {
+    try {
+      this.decide(dispatch, opts, handler, key, reqCc, entry, follower)
+    } catch (err) {
+      new ClientStream(handler).fail(err as Error)
+    }
   }
 
   #reusable(entry: CacheGetResult, headers: Headers, now: number): boolean {
@@ -416,7 +433,13 @@ class HttpCache {
           channels.collapse.publish({ origin: key.origin, path: key.path })
         // A waiter whose Vary values did not match a stored answer may collapse again; after
         // an answer that was not stored it goes to the origin directly (no serialising).
-        current.waiters.push((stored) => this.lookup(dispatch, opts, handler, key, reqCc, !stored))
+        current.waiters.push((stored) => {
+          try {
+            this.lookup(dispatch, opts, handler, key, reqCc, !stored)
+          } catch (err) {
+            new ClientStream(handler).fail(err as Error)
+          }
+        })
         if (current.timer === undefined && this.#collapseTimeout > 0) {
           current.timer = setTimeout(() => this.release(fk, current), this.#collapseTimeout)
           current.timer.unref?.()
@@ -788,7 +811,7 @@ class RevalidationHandler implements Handler {
         return
       }
       const value = freshen(cache.config, this.#entry, headers, this.#requestTime, now)
-      const ws = cache.write(key, value)
+      const ws = this.#reqCc['no-store'] === true ? undefined : cache.write(key, value)
       if (ws !== undefined) {
         for (const c of this.#chunks) ws.write(c)
         ws.end()
