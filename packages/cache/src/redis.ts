@@ -4,7 +4,7 @@
 
 import { createHash } from 'node:crypto'
 import { Writable } from 'node:stream'
-import { Redis, type RedisOptions } from 'ioredis'
+import { type Cluster, Redis, type RedisOptions } from 'ioredis'
 import { storeError } from './diagnostics.js'
 import { CacheError, checkInteger } from './errors.js'
 import { normaliseVaryValue } from './headers.js'
@@ -21,7 +21,7 @@ import {
 /** Options of {@link RedisStore}: give `client` (yours, left open) or `url` (the store's, closed by `close()`). */
 export interface RedisStoreOptions {
   /** An ioredis client; the store never closes it. */
-  client?: Redis
+  client?: Redis | Cluster
   /** A redis:// URL; the store connects with no offline queue, so an outage is a fast miss. */
   url?: string
   /** Extra ioredis options for a client made from `url`. */
@@ -77,7 +77,7 @@ function decode(buf: Buffer): { meta: Meta; body: Buffer } | undefined {
 
 /** A Redis-backed cache store; plugs into `cache()` and into `undici.interceptors.cache`. */
 export class RedisStore implements CacheStore {
-  readonly #client: Redis
+  readonly #client: Redis | Cluster
   readonly #owned: boolean
   readonly #prefix: string
   readonly #maxEntryBytes: number
@@ -136,7 +136,7 @@ export class RedisStore implements CacheStore {
   }
 
   /** The ioredis client in use. */
-  get client(): Redis {
+  get client(): Redis | Cluster {
     return this.#client
   }
 
