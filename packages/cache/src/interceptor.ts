@@ -623,9 +623,14 @@ function destroyRequestBody(opts: DispatchOptions): void {
 
 function noop(): void {}
 
-function redirectedIn(context: unknown): boolean {
+/**
+ * The redirect interceptor's history, shared by reference and filled as hops answer: by
+ * the final response it holds every URL that answered, so more than one means the
+ * response came from somewhere else than the URL it would be stored under.
+ */
+function historyOf(context: unknown): unknown[] | undefined {
   const history = (context as { history?: unknown } | null | undefined)?.history
-  return Array.isArray(history) && history.length > 1
+  return Array.isArray(history) ? history : undefined
 }
 
 /** A miss: forwards the origin's response and writes it to the store when the rules allow. */
@@ -637,7 +642,7 @@ class StoringHandler implements Handler {
   readonly #requestTime: number
   readonly #release: ((stored: boolean) => void) | undefined
   #ws: Writable | undefined
-  #redirected = false
+  #history: unknown[] | undefined
 
   constructor(
     cache: HttpCache,
@@ -656,7 +661,7 @@ class StoringHandler implements Handler {
   }
 
   onRequestStart(controller: Controller, context: unknown): void {
-    this.#redirected = redirectedIn(context)
+    this.#history = historyOf(context)
     this.#handler.onRequestStart?.(controller, context)
   }
 
@@ -683,7 +688,7 @@ class StoringHandler implements Handler {
       statusMessage ?? '',
       headers,
       this.#requestTime,
-      this.#redirected,
+      (this.#history?.length ?? 0) > 1,
     )
     const release = this.#release
     if (release !== undefined) {
@@ -733,7 +738,7 @@ class RevalidationHandler implements Handler {
   #mode: 'pending' | 'forward' | 'answered' | 'refetch' = 'pending'
   #conditional = false
   #requestTime = 0
-  #redirected = false
+  #history: unknown[] | undefined
   #ws: Writable | undefined
 
   constructor(
@@ -779,7 +784,7 @@ class RevalidationHandler implements Handler {
   }
 
   onRequestStart(controller: Controller, context: unknown): void {
-    this.#redirected = redirectedIn(context)
+    this.#history = historyOf(context)
     const client = this.#client
     if (client === null) return
     client.upstream = controller
@@ -805,7 +810,10 @@ class RevalidationHandler implements Handler {
     if (statusCode === 304 && this.#conditional) {
       const tag = fieldValue(headers.etag)
       const stored = this.#entry.etag ?? fieldValue(this.#entry.headers.etag)
-      if (this.#redirected || (tag !== undefined && (stored === undefined || !weakMatch(tag, stored)))) {
+      if (
+        (this.#history?.length ?? 0) > 1 ||
+        (tag !== undefined && (stored === undefined || !weakMatch(tag, stored)))
+      ) {
         // The 304 is for another representation: fetch the full response instead.
         this.#mode = 'refetch'
         return
@@ -839,7 +847,7 @@ class RevalidationHandler implements Handler {
       statusMessage ?? '',
       headers,
       this.#requestTime,
-      this.#redirected,
+      (this.#history?.length ?? 0) > 1,
     )
     if (this.#ws === undefined && statusCode < 500) cache.drop(key.origin, key.path)
     if (client !== null) {

@@ -1,4 +1,4 @@
-import { fetch } from 'undici'
+import { fetch, interceptors } from 'undici'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type CacheOptions, cache } from '../src/index.ts'
 import { client, type TestClient } from './helpers/client.ts'
@@ -202,6 +202,15 @@ describe('HEAD, and the dispatch surfaces', () => {
     await c.send(`${origin.url}/h`, { method: 'HEAD' })
     const get = await c.send(`${origin.url}/h`, { headers: { 'cache-control': 'max-stale' } })
     expect(get.body).toBe('GET3')
+  })
+
+  it('does not store a response reached through a followed redirect under the original URL', async () => {
+    origin.route('/old', { status: 302, headers: { location: '/new', 'cache-control': 'no-store' } })
+    origin.route('/new', { headers: { 'cache-control': 'max-age=60', etag: '"1"' }, body: 'new' })
+    c = client(interceptors.redirect({ maxRedirections: 2 }), cache({ now: clock.now }))
+    expect((await c.send(`${origin.url}/old`)).body).toBe('new')
+    expect((await c.send(`${origin.url}/old`)).body).toBe('new')
+    expect(origin.hits('/old')).toBe(2)
   })
 
   it('works under fetch(url, { dispatcher })', async () => {
