@@ -33,8 +33,6 @@ function launch(port: number): Promise<ChildProcess> {
         'no',
         '--protected-mode',
         'no',
-        '--enable-debug-command',
-        'yes',
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     )
