@@ -101,18 +101,22 @@ export class MemoryStore implements CacheStore {
     const entries = this.#urls.get(`${key.origin} ${key.path}`)
     if (entries === undefined) return undefined
     const now = this.#now()
+    // RFC 9111 §4: of several suitable responses, the most recent one is used.
+    let best: Entry | undefined
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i]!
       if (e.method !== key.method || !varyMatches(e.vary, key.headers)) continue
       if (e.deleteAt <= now) {
         this.#remove(e)
-        return undefined
+        i--
+        continue
       }
-      this.#lru.delete(e)
-      this.#lru.add(e)
-      return e
+      if (best === undefined || e.cachedAt > best.cachedAt) best = e
     }
-    return undefined
+    if (best === undefined) return undefined
+    this.#lru.delete(best)
+    this.#lru.add(best)
+    return best
   }
 
   createWriteStream(key: CacheKey, value: CacheValue): Writable | undefined {

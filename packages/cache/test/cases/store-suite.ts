@@ -144,6 +144,25 @@ export function storeSuite(name: string, harness: StoreHarness): void {
       expect(await bodyOf(await store.get(key))).toBe('new')
     })
 
+    it('answers the most recent of several stored responses that fit the request', async () => {
+      const path = '/recent'
+      await write(
+        store,
+        { origin, method: 'GET', path, headers: { 'x-a': '1' } },
+        value({ vary: { 'x-a': '1' } }),
+        ['older'],
+      )
+      await write(
+        store,
+        { origin, method: 'GET', path, headers: { 'x-a': '2' } },
+        value({ vary: { 'x-b': null }, cachedAt: clock.ms + 1000 }),
+        ['newer'],
+      )
+      expect(await bodyOf(await store.get({ origin, method: 'GET', path, headers: { 'x-a': '1' } }))).toBe(
+        'newer',
+      )
+    })
+
     it('deletes every variant of a URL', async () => {
       const path = '/d'
       await write(
