@@ -183,7 +183,7 @@ export class WebSocketClient implements WebSocketCaller, ConnectionOwner {
   }
 
   get isOpen(): boolean {
-    return this.current !== undefined && this.current.isOpen
+    return this.current?.isOpen === true
   }
 
   get bufferedAmount(): number {

@@ -16,6 +16,6 @@ export type {
   WebSocketListenerOptions,
   WebSocketUpgradeOptions,
 } from './options.js'
-export type { CallbackResult, WebSocketCaller, WebSocketService } from './service.js'
+export type { WebSocketCaller, WebSocketService } from './service.js'
 export type { UpgradeRejection, UpgradeResult } from './upgrader.js'
 export { WebSocketUpgrader } from './upgrader.js'

@@ -1,34 +1,32 @@
 // The callback service model (Ballerina's WebSocket service) and the caller handed to every
 // callback. Types only: the behaviour lives in connection.ts.
 
-/** A value a callback may return: nothing, or a promise whose rejection goes to `onError`. */
-export type CallbackResult = void | Promise<unknown>
-
 /**
- * The callbacks of a WebSocket service, every one optional, sync or async. A callback that
+ * The callbacks of a WebSocket service, every one optional, sync or async (a returned promise
+ * is watched for rejection; other return values are ignored). A callback that
  * throws or rejects is reported to `onError` as `X_ERR_WEBSOCKET_CALLBACK_FAILED`; with no
  * `onError`, the connection is closed with 1011. Nothing a callback does crashes the process.
  */
 export interface WebSocketService {
   /** The handshake completed; the connection is open. */
-  onOpen?(caller: WebSocketCaller): CallbackResult
+  onOpen?(caller: WebSocketCaller): unknown
   /**
    * A whole text message arrived. ws reassembles fragmented messages before delivering them,
    * so `final` is always `true`: fragments are never delivered one by one.
    */
-  onText?(caller: WebSocketCaller, text: string, final: boolean): CallbackResult
+  onText?(caller: WebSocketCaller, text: string, final: boolean): unknown
   /** A whole binary message arrived; `final` is always `true` (see `onText`). */
-  onBinary?(caller: WebSocketCaller, data: Buffer, final: boolean): CallbackResult
+  onBinary?(caller: WebSocketCaller, data: Buffer, final: boolean): unknown
   /** A ping arrived. With `autoPong` on it has already been answered; otherwise answer with `caller.pong(data)`. */
-  onPing?(caller: WebSocketCaller, data: Buffer): CallbackResult
+  onPing?(caller: WebSocketCaller, data: Buffer): unknown
   /** A pong arrived. */
-  onPong?(caller: WebSocketCaller, data: Buffer): CallbackResult
+  onPong?(caller: WebSocketCaller, data: Buffer): unknown
   /** No text or binary message went either way for `idleTimeout` ms; the connection stays open. */
-  onIdleTimeout?(caller: WebSocketCaller): CallbackResult
+  onIdleTimeout?(caller: WebSocketCaller): unknown
   /** The connection closed: `code` is the peer's close code, 1005 when it sent none, 1006 when the TCP connection ended without a close frame. */
-  onClose?(caller: WebSocketCaller, code: number, reason: string): CallbackResult
+  onClose?(caller: WebSocketCaller, code: number, reason: string): unknown
   /** A protocol violation by the peer, a transport error, or a failed callback. */
-  onError?(caller: WebSocketCaller, error: Error): CallbackResult
+  onError?(caller: WebSocketCaller, error: Error): unknown
 }
 
 /** One WebSocket connection as a service sees it. */
