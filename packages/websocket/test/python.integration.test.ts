@@ -12,7 +12,7 @@ const PYTHON = '/usr/bin/python3'
 const run = promisify(execFile)
 const script = (name: string) => fileURLToPath(new URL(`python/${name}`, import.meta.url))
 
-const cleanups: Array<() => Promise<unknown> | void> = []
+const cleanups: Array<() => unknown> = []
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c()
 })
