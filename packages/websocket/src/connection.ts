@@ -380,6 +380,10 @@ export class Connection implements WebSocketCaller {
 
   /** A callback threw or rejected: `onError` hears of it; without one the connection closes with 1011. */
   callbackFailed(name: string, cause: unknown): void {
+    // A push returned by a callback fails with NOT_OPEN when the peer has gone meanwhile:
+    // onClose reports that, so it is not a failure of the callback.
+    if ((cause as WebSocketError | null)?.code === 'X_ERR_WEBSOCKET_NOT_OPEN' && this.ws.readyState !== OPEN)
+      return
     const error = new WebSocketError('X_ERR_WEBSOCKET_CALLBACK_FAILED', `${name} failed`, {
       cause,
       callback: name,

@@ -303,6 +303,26 @@ describe('WebSocketListener', () => {
     peer.ws.close()
   })
 
+  it('does not report a push that failed because the peer had already gone as a callback failure', async () => {
+    let settled!: Promise<unknown>
+    const rec = recorder({
+      onText(c, text) {
+        settled = (async () => {
+          await c.close(1000)
+          return c.pushText(text)
+        })()
+        return settled
+      },
+    })
+    const listener = await start({ service: rec.service })
+    const peer = await wsPeer(listener.url)
+    peer.ws.send('too late')
+    await rec.next('close')
+    await expect(settled).rejects.toSatisfy((e) => isWebSocketError(e, 'X_ERR_WEBSOCKET_NOT_OPEN'))
+    await new Promise((r) => setImmediate(r)) // let the rejection reach the callback machinery
+    expect(rec.count('error')).toBe(0)
+  })
+
   it('closes with 1011 when a callback throws and the service has no onError', async () => {
     const listener = await start({
       service: {
