@@ -26,6 +26,9 @@ process.on('message', async (m: { type: string }) => {
     for (let i = 0; i < 3; i++) gc?.()
     const u = process.memoryUsage()
     process.send!({ heap: u.heapUsed + u.external, rss: u.rss, connections: server.connections() })
+  } else if (m.type === 'cpu') {
+    const u = process.cpuUsage()
+    process.send!({ micros: u.user + u.system })
   } else if (m.type === 'connections') {
     process.send!({ connections: server.connections() })
   } else if (m.type === 'exit') {

@@ -77,9 +77,16 @@ const lines: Line[] = [
 const echoRun = (server: Server, line: Line, durationMs: number) =>
   ask<EchoResult>(load, { type: 'echo', url: server.url, ...line.request, durationMs })
 
-const samples = new Map<string, Map<string, { values: number[]; p99s: number[] }>>(
-  lines.map((l) => [l.name, new Map(peers.map((p) => [p.name, { values: [], p99s: [] }]))]),
+interface Samples {
+  values: number[]
+  p99s: number[]
+  /** Server CPU time (user + system) per round trip, µs. */
+  cpus: number[]
+}
+const samples = new Map<string, Map<string, Samples>>(
+  lines.map((l) => [l.name, new Map(peers.map((p) => [p.name, { values: [], p99s: [], cpus: [] }]))]),
 )
+const cpuOf = async (server: Server) => (await ask<{ micros: number }>(server.child, { type: 'cpu' })).micros
 for (let r = 0; r < ROUNDS; r++) {
   // Rotate the order every round so no peer always runs first or last.
   const order = peers.map((_, i) => peers[(i + r) % peers.length]!)
@@ -87,19 +94,24 @@ for (let r = 0; r < ROUNDS; r++) {
     const server = await startServer(peer)
     for (const line of lines) {
       await echoRun(server, line, WARMUP) // warm this process's code paths for the line first
+      const cpu0 = await cpuOf(server)
       const result = await echoRun(server, line, DURATION)
+      const cpu1 = await cpuOf(server)
       const s = samples.get(line.name)!.get(peer.name)!
       s.values.push(line.value(result))
       s.p99s.push(result.p99us)
+      s.cpus.push((cpu1 - cpu0) / result.roundTrips)
     }
     await stopServer(server)
   }
   process.stderr.write(`  round ${r + 1} of ${ROUNDS} done\n`)
 }
-const results = new Map<string, Map<string, { value: number; p99: number }>>()
+const results = new Map<string, Map<string, { value: number; p99: number; cpu: number }>>()
 for (const [line, byPeer] of samples) {
-  const row = new Map<string, { value: number; p99: number }>()
-  for (const [name, s] of byPeer) row.set(name, { value: median(s.values), p99: median(s.p99s) })
+  const row = new Map<string, { value: number; p99: number; cpu: number }>()
+  for (const [name, s] of byPeer) {
+    row.set(name, { value: median(s.values), p99: median(s.p99s), cpu: median(s.cpus) })
+  }
   results.set(line, row)
 }
 
@@ -130,11 +142,12 @@ console.log(
   `\n@x/websocket benchmark — Node ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}, ${new Date().toISOString().slice(0, 10)}`,
 )
 console.log(
-  `medians of ${ROUNDS} interleaved rounds of ${DURATION} ms; ×N = @x/websocket's figure ÷ the peer's\n`,
+  `medians of ${ROUNDS} interleaved rounds of ${DURATION} ms; throughput ×N = @x/websocket ÷ the peer; server CPU ×N = the peer ÷ @x/websocket (both: above 1 favours @x)\n`,
 )
 console.log(`| line | unit | ${X} | ${others.join(' | ')} | ${X} ÷ faster ws |`)
 console.log(`|---|---|---|${others.map(() => '---').join('|')}|---|`)
 const verdicts: string[] = []
+const cpuVerdicts: string[] = []
 for (const line of lines) {
   const row = results.get(line.name)!
   const x = row.get(X)!.value
@@ -145,6 +158,15 @@ for (const line of lines) {
   })
   console.log(`| ${line.name} | ${line.unit} | ${fmt(x)} | ${cells.join(' | ')} | ${(x / best).toFixed(2)} |`)
   verdicts.push(`${line.name}: ${(x / best).toFixed(2)} of the faster ws (target ≥ 0.95)`)
+  const cx = row.get(X)!.cpu
+  const bestCpu = Math.min(...others.map((n) => row.get(n)!.cpu))
+  const ccells = others.map((n) => `${fmt(row.get(n)!.cpu)} (×${(row.get(n)!.cpu / cx).toFixed(2)})`)
+  console.log(
+    `| ${line.name}: server CPU | µs per round trip | ${fmt(cx)} | ${ccells.join(' | ')} | ${(bestCpu / cx).toFixed(2)} |`,
+  )
+  cpuVerdicts.push(
+    `${line.name}: ${(bestCpu / cx).toFixed(2)} of the leaner ws's CPU efficiency (target ≥ 0.95)`,
+  )
   if (line.latency) {
     const lx = row.get(X)!.p99
     const lcells = others.map((n) => `${fmt(row.get(n)!.p99)}`)
@@ -165,3 +187,4 @@ verdicts.push(
   `memory per idle connection: ${(mx.heap / mraw.heap).toFixed(2)} × raw ws (heap + external; target ≤ 1.1)`,
 )
 console.log(`\n${verdicts.join('\n')}`)
+console.log(`server CPU per round trip, which a busy machine disturbs less:\n${cpuVerdicts.join('\n')}`)
