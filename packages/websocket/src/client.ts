@@ -193,13 +193,14 @@ export class WebSocketClient implements WebSocketCaller, ConnectionOwner {
   /**
    * Opens the connection. Resolves once it is open; rejects with `X_ERR_WEBSOCKET_CONNECT_FAILED`
    * (without `retry`), `X_ERR_WEBSOCKET_RETRY_EXHAUSTED`, or `X_ERR_WEBSOCKET_CLOSED` when
-   * `close()` is called first. Calling it again returns the same promise.
+   * `close()` is called first. Calling it again returns the same promise; a closed client
+   * stays closed (rejects with `X_ERR_WEBSOCKET_CLOSED`): make a new one to start over.
    */
   connect(): Promise<void> {
-    if (this.connectPromise !== undefined) return this.connectPromise
     if (this.lifecycle === 'closed') {
       return Promise.reject(new WebSocketError('X_ERR_WEBSOCKET_CLOSED', 'the client was closed'))
     }
+    if (this.connectPromise !== undefined) return this.connectPromise
     this.connectPromise = new Promise<void>((resolve, reject) => {
       this.pendingConnect = { resolve, reject }
     })

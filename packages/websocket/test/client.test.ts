@@ -221,6 +221,7 @@ describe('WebSocketClient', () => {
     expect((await rec.next('close')).code).toBe(4000)
     expect(c.state).toBe('closed')
     expect(clock.pending()).toEqual([])
+    await expect(c.connect()).rejects.toSatisfy((e) => isWebSocketError(e, 'X_ERR_WEBSOCKET_CLOSED'))
   })
 
   it('backs off by backOffFactor up to maxInterval and gives up after maxCount retries', async () => {
@@ -315,6 +316,20 @@ describe('WebSocketClient', () => {
     expect(isWebSocketError(error, 'X_ERR_WEBSOCKET_PROTOCOL_ERROR')).toBe(true)
     await rec.next('close')
     await l.drained()
+  })
+
+  it('closes with 1009 when the server sends a message over maxMessageSize', async () => {
+    const peer = await wsServer()
+    const rec = recorder()
+    const c = client(peer.url, { callbackService: rec.service, maxMessageSize: 1000 })
+    await c.connect()
+    const server = await peer.nth(1)
+    const serverSaw = new Promise<number>((resolve) => server.once('close', (code) => resolve(code)))
+    server.send(Buffer.alloc(1001))
+    const { error } = await rec.next('error')
+    expect(isWebSocketError(error, 'X_ERR_WEBSOCKET_MESSAGE_TOO_BIG')).toBe(true)
+    expect(await serverSaw).toBe(1009)
+    expect(rec.count('binary')).toBe(0)
   })
 
   it('connects over TLS with secureSocket.ca, and fails to without it', async () => {
