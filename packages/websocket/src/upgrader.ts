@@ -150,10 +150,16 @@ export class WebSocketUpgrader {
     }
     let accepted: Connection | undefined
     this.wsRefused = false
-    this.wss.handleUpgrade(req, socket, head, (ws) => {
-      const raw = req.socket as Duplex & { remoteAddress?: string; encrypted?: boolean }
-      accepted = new Connection(ws, this.hub, raw.remoteAddress, raw.encrypted === true)
-    })
+    try {
+      this.wss.handleUpgrade(req, socket, head, (ws) => {
+        const raw = req.socket as Duplex & { remoteAddress?: string; encrypted?: boolean }
+        accepted = new Connection(ws, this.hub, raw.remoteAddress, raw.encrypted === true)
+      })
+    } catch {
+      // ws throws when a socket is handed over twice (a routing bug upstream): drop it.
+      socket.destroy()
+      return { kind: 'aborted' }
+    }
     socket.off('error', destroySocket)
     if (accepted === undefined) {
       if (this.wsRefused) return this.rejected(req, 400, 'handshake')

@@ -176,6 +176,25 @@ describe('WebSocketUpgrader on a node:http upgrade event', () => {
     expect(await httpGet(s.server.url)).toBe('plain http')
   })
 
+  it('reports a socket handed over twice as aborted, without throwing', async () => {
+    const rec = recorder()
+    const upgrader = new WebSocketUpgrader({ service: rec.service })
+    const server = createServer()
+    const results: UpgradeResult[] = []
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      results.push(upgrader.handleUpgrade(req, socket, head))
+      results.push(upgrader.handleUpgrade(req, socket, head))
+    })
+    const listening = await listen(server)
+    const peer = await rawHandshake(listening.port, upgradeRequest(listening.port))
+    expect(peer.head.status).toBe(101)
+    await peer.ended
+    expect(results.map((r) => r.kind)).toEqual(['upgraded', 'aborted'])
+    expect((await rec.next('close')).code).toBe(1006)
+    await listening.drained()
+    await listening.close()
+  })
+
   it('reports an upgrade whose socket is already gone as aborted', async () => {
     const upgrader = new WebSocketUpgrader({ service: {} })
     const server = createServer()
