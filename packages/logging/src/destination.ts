@@ -3,7 +3,8 @@
 // lines and counts them, never blocks the event loop, never grows without limit.
 import { channel } from 'node:diagnostics_channel'
 import { constants } from 'node:os'
-import { SonicBoom } from 'sonic-boom'
+// sonic-boom is CommonJS: its module object carries the class as `.SonicBoom` in ESM and CJS alike.
+import sonic, { type SonicBoom } from 'sonic-boom'
 import { invalidOption, LoggingError } from './errors.js'
 import { type SocketDestination, SocketSink, validateSocketDestination } from './socket-destination.js'
 
@@ -93,8 +94,8 @@ class BoomSink implements Sink {
     this.signal = signal
     this.boom = (
       'fd' in target
-        ? new SonicBoom({ fd: 1, sync: false, maxLength: maxBuffer })
-        : new SonicBoom({
+        ? new sonic.SonicBoom({ fd: 1, sync: false, maxLength: maxBuffer })
+        : new sonic.SonicBoom({
             dest: target.file,
             mkdir: target.mkdir,
             sync: target.sync,
@@ -187,14 +188,15 @@ class BoomSink implements Sink {
   flush(): Promise<void> {
     if (this.idle()) return Promise.resolve()
     return new Promise((resolve) => {
+      // sonic-boom emits 'drain' each time its buffer is empty and no write is in flight.
       const check = () => {
         if (!this.idle()) return
-        this.boom.off('write', check)
+        this.boom.off('drain', check)
         this.boom.off('error', check)
         this.boom.off('close', check)
         resolve()
       }
-      this.boom.on('write', check)
+      this.boom.on('drain', check)
       this.boom.on('error', check)
       this.boom.on('close', check)
     })
