@@ -231,9 +231,10 @@ function onHttp1Close(this: ServerResponse): void {
 
 function onHttp2Close(this: Http2ServerResponse): void {
   const ex = (this as unknown as Record<symbol, Exchange>)[kExchange]!
-  // The compatibility response emits 'finish' on every stream close, even a reset; what
-  // tells a complete response is whether the stream's writable side finished.
-  if (!ex.done) finish(ex, !this.stream.writableFinished)
+  // The compatibility response emits 'finish' on every stream close, even a reset (and the
+  // stream reports its writable side finished then too): a complete response is one the
+  // handler ended on a stream that closed without an error code.
+  if (!ex.done) finish(ex, !this.writableEnded || (this.stream?.rstCode ?? 0) !== 0)
 }
 
 /**
