@@ -24,6 +24,8 @@ interface SocketOptions {
   maxDelay: number
 }
 
+const GRACE_MS = 2000
+
 const dropChannel = channel('x:logging:drop')
 const connectChannel = channel('x:logging:socket-connect')
 const disconnectChannel = channel('x:logging:socket-disconnect')
@@ -124,12 +126,15 @@ export class SocketSink implements Sink {
   flush(): Promise<void> {
     const socket = this.socket
     if (socket === null || !this.connected || socket.writableLength === 0) return Promise.resolve()
+    // A peer that stopped reading must not hold flush() forever.
     return new Promise((resolve) => {
       const done = () => {
+        clearTimeout(timer)
         socket.off('drain', done)
         socket.off('close', done)
         resolve()
       }
+      const timer = setTimeout(done, GRACE_MS)
       socket.once('drain', done)
       socket.once('close', done)
     })
@@ -143,9 +148,18 @@ export class SocketSink implements Sink {
     if (socket === null) return Promise.resolve()
     return new Promise((resolve) => {
       socket.once('close', () => resolve())
-      // end() flushes what is queued; destroying once it is flushed does not wait on the peer.
-      if (this.connected) socket.end(() => socket.destroy())
-      else socket.destroy()
+      if (!this.connected) {
+        socket.destroy()
+        return
+      }
+      // end() flushes what is queued; destroying once it is flushed does not wait on the peer,
+      // and a peer that stopped reading gets GRACE_MS before the rest is given up.
+      const timer = setTimeout(() => socket.destroy(), GRACE_MS)
+      timer.unref()
+      socket.end(() => {
+        clearTimeout(timer)
+        socket.destroy()
+      })
     })
   }
 

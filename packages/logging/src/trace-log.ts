@@ -506,7 +506,7 @@ class TraceLogImpl implements TraceLog, ExchangeObserver {
   async close(): Promise<void> {
     for (const [name, fn] of this.handlers) unsubscribe(name, fn)
     this.handlers.clear()
-    await this.sink.flush()
+    // Each sink's close() writes what it holds first.
     await this.sink.close()
   }
 
