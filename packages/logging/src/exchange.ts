@@ -37,6 +37,8 @@ export class Exchange implements AccessRecord {
   readonly target: string
   readonly protocol: string
   readonly headers: IncomingHttpHeaders
+  /** What identifies the connection: the socket, or for HTTP/2 the session (it outlives its streams). */
+  readonly connection: object | undefined
   requestId: string | undefined
   requestBodyBytes = 0
   bodyBytes = 0
@@ -76,6 +78,7 @@ export class Exchange implements AccessRecord {
     const v = req.httpVersion
     this.protocol = v === '1.1' ? 'HTTP/1.1' : v === '2.0' ? 'HTTP/2.0' : `HTTP/${v}`
     this.headers = req.headers
+    this.connection = this.http2 ? (req as Http2ServerRequest).stream?.session : req.socket
     this.requestId = requestId
     this.origPush = req.push as Fn
     this.origWrite = res.write as Fn

@@ -2,7 +2,7 @@
 // with connection id, headers and payload up to a limit. Server exchanges come through
 // attach(); client requests (undici and fetch) through undici's diagnostics channels.
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
-import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
+import type { Http2ServerResponse } from 'node:http2'
 import { performance } from 'node:perf_hooks'
 import pino, { type Logger } from 'pino'
 import { type DestinationStats, openDestination, type Sink, type TraceLogDestination } from './destination.js'
@@ -256,10 +256,7 @@ class TraceLogImpl implements TraceLog, ExchangeObserver {
   }
 
   private serverConnection(ex: Exchange): number | undefined {
-    // Every HTTP/2 stream of a session shares its connection; the session is the key.
-    return ex.http2
-      ? this.connectionOf((ex.req as Http2ServerRequest).stream?.session)
-      : this.connectionOf(ex.req.socket)
+    return this.connectionOf(ex.connection)
   }
 
   requestEnded(ex: Exchange): void {
