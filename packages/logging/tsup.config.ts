@@ -8,4 +8,6 @@ export default defineConfig({
   target: 'node20',
   clean: true,
   sourcemap: false,
+  // createLogger resolves pino-pretty from this file's URL: the CJS build needs import.meta.url shimmed.
+  shims: true,
 })

@@ -56,16 +56,24 @@ interface Result {
 
 function load(url: string, seconds: number): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [autocannon, '-c', String(CONNECTIONS), '-d', String(seconds), '-j', url], {
-      stdio: ['ignore', 'pipe', 'ignore'],
-    })
+    const proc = spawn(
+      process.execPath,
+      [autocannon, '-c', String(CONNECTIONS), '-d', String(seconds), '-j', url],
+      {
+        stdio: ['ignore', 'pipe', 'ignore'],
+      },
+    )
     let out = ''
     proc.stdout.on('data', (d) => {
       out += d
     })
     proc.on('exit', (code) => {
       if (code !== 0) return reject(new Error(`autocannon exited with ${code}`))
-      const r = JSON.parse(out) as { requests: { average: number; total: number }; latency: { p99: number }; non2xx: number }
+      const r = JSON.parse(out) as {
+        requests: { average: number; total: number }
+        latency: { p99: number }
+        non2xx: number
+      }
       if (r.non2xx > 0) return reject(new Error(`${url} answered ${r.non2xx} non-2xx`))
       resolve({ rps: r.requests.average, p99: r.latency.p99, total: r.requests.total })
     })

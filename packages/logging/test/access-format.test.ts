@@ -74,7 +74,11 @@ describe('$time_local', () => {
     const off = -d.getTimezoneOffset()
     const sign = off < 0 ? '-' : '+'
     const abs = Math.abs(off)
-    expect(t.endsWith(`${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}${String(abs % 60).padStart(2, '0')}`)).toBe(true)
+    expect(
+      t.endsWith(
+        `${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}${String(abs % 60).padStart(2, '0')}`,
+      ),
+    ).toBe(true)
   })
 })
 
@@ -121,7 +125,9 @@ describe('formats', () => {
   it('writes json with duration, protocol, request id, and UTF-8 text decoded from the bytes', () => {
     const log = accessLog({ format: 'json', destination: { stream } })
     const j = JSON.parse(
-      log.format(record({ headers: { 'user-agent': 'caf\xc3\xa9 \xff"' }, protocol: 'HTTP/2.0', durationMs: 1.23456 })),
+      log.format(
+        record({ headers: { 'user-agent': 'caf\xc3\xa9 \xff"' }, protocol: 'HTTP/2.0', durationMs: 1.23456 }),
+      ),
     )
     expect(j).toMatchObject({
       msg: 'access',
@@ -157,14 +163,21 @@ describe('formats', () => {
       ],
       destination: { stream },
     })
-    const line = log.format(record({ headers: { 'user-agent': 'ua', 'x-custom-header': 'v"1', 'x-forwarded-for': '203.0.113.9, 10.0.0.1' } }))
+    const line = log.format(
+      record({
+        headers: { 'user-agent': 'ua', 'x-custom-header': 'v"1', 'x-forwarded-for': '203.0.113.9, 10.0.0.1' },
+      }),
+    )
     expect(line).toMatch(
       /^192\.0\.2\.7 \[\d{2}\/Jan\/2026:\d{2}:\d{2}:05\.678 [+-]\d{4}\] "GET \/index\.html\?a=1 HTTP\/1\.1" 200 612 "-" "ua" 12 "203\.0\.113\.9, 10\.0\.0\.1" "v\\x221" HTTP\/1\.1 0 GET \/index\.html\?a=1 abc$/,
     )
   })
 
   it('writes Ballerina’s attributes as JSON with numbers as numbers and "-" for a missing header', () => {
-    const log = accessLog({ format: { attributes: ['ip', 'status', 'request_time', 'http_referrer', 'request'], style: 'json' }, destination: { stream } })
+    const log = accessLog({
+      format: { attributes: ['ip', 'status', 'request_time', 'http_referrer', 'request'], style: 'json' },
+      destination: { stream },
+    })
     expect(JSON.parse(log.format(record({ headers: {} })))).toEqual({
       ip: '192.0.2.7',
       status: 200,

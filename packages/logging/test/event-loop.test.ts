@@ -28,7 +28,11 @@ const CONNECTIONS = 8
 // 500-byte user agents make the lines long, so the FIFO's 64 KiB fill after ~100 requests.
 const AGENT = `burst-client/1.0 ${'x'.repeat(483)}`
 
-async function burst(destination: FileDestination, requests: number, reader$: ChildProcessWithoutNullStreams) {
+async function burst(
+  destination: FileDestination,
+  requests: number,
+  reader$: ChildProcessWithoutNullStreams,
+) {
   const log = accessLog({ destination })
   const server = createServer((req, res) => {
     log.attach(req, res)
@@ -81,7 +85,9 @@ function startReader(path: string, stallMs: number): ChildProcessWithoutNullStre
 }
 
 describe('event loop under a burst', () => {
-  it('is never held by logging while the destination stalls, and every line arrives afterwards', { timeout: 60_000 }, async () => {
+  it('is never held by logging while the destination stalls, and every line arrives afterwards', {
+    timeout: 60_000,
+  }, async () => {
     const path = fifo()
     const proc = startReader(path, 60_000)
     const r = await burst({ file: path }, 10_000, proc)

@@ -1,4 +1,11 @@
-import { type ClientHttp2Session, connect, constants, createServer, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2'
+import {
+  type ClientHttp2Session,
+  connect,
+  constants,
+  createServer,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+} from 'node:http2'
 import { afterEach, describe, expect, it } from 'vitest'
 import { listen } from '../../../test-support/listen.ts'
 import { type AccessLog, accessLog } from '../src/index.ts'
@@ -25,7 +32,11 @@ async function serveH2(log: AccessLog, handler: Handler): Promise<ClientHttp2Ses
   return session
 }
 
-function fetchH2(session: ClientHttp2Session, headers: Record<string, string>, body?: string): Promise<Buffer> {
+function fetchH2(
+  session: ClientHttp2Session,
+  headers: Record<string, string>,
+  body?: string,
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const req = session.request(headers, { endStream: body === undefined })
     const chunks: Buffer[] = []
@@ -106,7 +117,12 @@ describe('accessLog over HTTP/2', () => {
       req.on('error', reject)
     })
     const [line] = await cap.waitFor(1)
-    expect(JSON.parse(line!)).toMatchObject({ status: 200, body_bytes_sent: 1000, aborted: true, protocol: 'HTTP/2.0' })
+    expect(JSON.parse(line!)).toMatchObject({
+      status: 200,
+      body_bytes_sent: 1000,
+      aborted: true,
+      protocol: 'HTTP/2.0',
+    })
   })
 
   it('logs 499 when the stream is reset before any response', async () => {

@@ -20,7 +20,9 @@ describe('createLogger', () => {
     const logger = createLogger({ destination: cap.stream })
     logger.info(
       {
-        req: { headers: { authorization: 'Basic abc', cookie: 'a=b', 'proxy-authorization': 'x', accept: '*/*' } },
+        req: {
+          headers: { authorization: 'Basic abc', cookie: 'a=b', 'proxy-authorization': 'x', accept: '*/*' },
+        },
         res: { headers: { 'set-cookie': ['s=1'], 'Set-Cookie': 'S=2' } },
         headers: { Authorization: 'top' },
       },
@@ -44,7 +46,10 @@ describe('createLogger', () => {
     createLogger({ redact: false, destination: plain.stream }).info({ headers: { cookie: 'a=b' } })
     expect(JSON.parse((await plain.waitFor(1))[0]!).headers.cookie).toBe('a=b')
     const extra = capture()
-    createLogger({ redact: ['user.password'], destination: extra.stream }).info({ user: { password: 'p', name: 'n' }, headers: { cookie: 'c' } })
+    createLogger({ redact: ['user.password'], destination: extra.stream }).info({
+      user: { password: 'p', name: 'n' },
+      headers: { cookie: 'c' },
+    })
     const j = JSON.parse((await extra.waitFor(1))[0]!)
     expect(j.user).toEqual({ password: '[Redacted]', name: 'n' })
     expect(j.headers.cookie).toBe('[Redacted]')
@@ -95,7 +100,10 @@ catch (e) { console.log(isLoggingError(e, 'X_ERR_LOGGING_PRETTY_UNAVAILABLE') ? 
       const tsx = pathToFileURL(require.resolve('tsx')).href
       // pnpm's NODE_PATH would find its hoisted copy of pino-pretty: a user's process has none.
       const { NODE_PATH: _, ...env } = process.env
-      const { stdout } = await run(process.execPath, ['--import', tsx, join(dir, 'main.ts')], { cwd: dir, env })
+      const { stdout } = await run(process.execPath, ['--import', tsx, join(dir, 'main.ts')], {
+        cwd: dir,
+        env,
+      })
       expect(stdout.trim()).toBe('coded')
     } finally {
       rmSync(dir, { recursive: true, force: true })

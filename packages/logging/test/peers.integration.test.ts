@@ -29,7 +29,16 @@ describe('access log with real clients', () => {
       await l.drained()
       await l.close()
     })
-    await run('curl', ['-s', '-o', '/dev/null', '-A', 'curl "x" \\ é', '-e', 'http://r.example/', `${l.url}/c?q=1`])
+    await run('curl', [
+      '-s',
+      '-o',
+      '/dev/null',
+      '-A',
+      'curl "x" \\ é',
+      '-e',
+      'http://r.example/',
+      `${l.url}/c?q=1`,
+    ])
     const [line] = await cap.waitFor(1)
     expect(line).toMatch(
       /^127\.0\.0\.1 - - \[[^\]]+\] "GET \/c\?q=1 HTTP\/1\.1" 200 15 "http:\/\/r\.example\/" "curl \\x22x\\x22 \\x5C \\xC3\\xA9"$/,
@@ -38,7 +47,10 @@ describe('access log with real clients', () => {
 
   it('logs curl and nghttp over HTTP/2 with protocol HTTP/2.0', async () => {
     const cap = capture()
-    const log = accessLog({ format: ['request', 'status', 'response_body_size', 'http_user_agent'], destination: { stream: cap.stream } })
+    const log = accessLog({
+      format: ['request', 'status', 'response_body_size', 'http_user_agent'],
+      destination: { stream: cap.stream },
+    })
     const l = await listen(
       createH2Server((req, res) => {
         log.attach(req, res)
@@ -52,6 +64,9 @@ describe('access log with real clients', () => {
     await run('curl', ['-s', '-o', '/dev/null', '--http2-prior-knowledge', '-A', 'curl-h2', `${l.url}/one`])
     await run('nghttp', ['-H', 'user-agent: nghttp-test', `${l.url}/two`])
     const lines = await cap.waitFor(2)
-    expect(lines).toEqual(['"GET /one HTTP/2.0" 200 10 "curl-h2"', '"GET /two HTTP/2.0" 200 10 "nghttp-test"'])
+    expect(lines).toEqual([
+      '"GET /one HTTP/2.0" 200 10 "curl-h2"',
+      '"GET /two HTTP/2.0" 200 10 "nghttp-test"',
+    ])
   })
 })

@@ -52,7 +52,8 @@ describe('file rotation', () => {
     const port = Number((await next('port ')).slice(5))
     const dispatcher = new Agent()
     cleanups.push(() => dispatcher.close())
-    const get = async (path: string) => (await request(`http://127.0.0.1:${port}${path}`, { dispatcher })).body.dump()
+    const get = async (path: string) =>
+      (await request(`http://127.0.0.1:${port}${path}`, { dispatcher })).body.dump()
 
     await get('/before-1')
     await get('/before-2')

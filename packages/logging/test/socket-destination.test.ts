@@ -104,7 +104,10 @@ describe('socket destination', () => {
         }),
     )
     const port = (server.address() as { port: number }).port
-    const trace = traceLog({ client: false, destination: { host: '127.0.0.1', port, maxBufferBytes: 64 * 1024 } })
+    const trace = traceLog({
+      client: false,
+      destination: { host: '127.0.0.1', port, maxBufferBytes: 64 * 1024 },
+    })
     cleanups.push(() => trace.close())
     await onChannel('x:logging:socket-connect')
     const big = 'y'.repeat(4000)

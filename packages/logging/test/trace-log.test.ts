@@ -58,12 +58,21 @@ describe('traceLog, server side', () => {
       ['server', 'outbound', 'response-body'],
     ])
     for (const e of lines) {
-      expect(e).toMatchObject({ level: 10, requestId: 'rid-1', method: 'POST', url: '/items?x=1', protocol: 'HTTP/1.1' })
+      expect(e).toMatchObject({
+        level: 10,
+        requestId: 'rid-1',
+        method: 'POST',
+        url: '/items?x=1',
+        protocol: 'HTTP/1.1',
+      })
       expect(e.connectionId).toBe(lines[0]!.connectionId)
     }
     expect(lines[0]!.headers).toMatchObject({ authorization: '[Redacted]', 'x-request-id': 'rid-1' })
     expect(lines[1]).toMatchObject({ payload: 'payload-', payloadBytes: 13, payloadTruncated: true })
-    expect(lines[2]).toMatchObject({ status: 201, headers: { 'set-cookie': '[Redacted]', 'content-type': 'text/plain' } })
+    expect(lines[2]).toMatchObject({
+      status: 201,
+      headers: { 'set-cookie': '[Redacted]', 'content-type': 'text/plain' },
+    })
     expect(lines[3]).toMatchObject({ status: 201, payload: 'created ', payloadBytes: 16, aborted: false })
     expect(typeof lines[3]!.durationMs).toBe('number')
   })
@@ -124,7 +133,12 @@ describe('traceLog, client side (undici diagnostics channels)', () => {
       ['client', 'inbound', 'response'],
       ['client', 'inbound', 'response-body'],
     ])
-    expect(lines[0]).toMatchObject({ method: 'PUT', url: `${l.url}/ping`, protocol: 'HTTP/1.1', requestId: 'c-1' })
+    expect(lines[0]).toMatchObject({
+      method: 'PUT',
+      url: `${l.url}/ping`,
+      protocol: 'HTTP/1.1',
+      requestId: 'c-1',
+    })
     expect(lines[0]!.headers).toMatchObject({ cookie: '[Redacted]', 'x-request-id': 'c-1' })
     expect(lines[1]).toMatchObject({ payload: 'abcd', payloadBytes: 6, payloadTruncated: true })
     expect(lines[2]).toMatchObject({ status: 200 })
@@ -154,7 +168,12 @@ describe('traceLog, client side (undici diagnostics channels)', () => {
     cleanups.push(() => dispatcher.close())
     await expect(request(`http://127.0.0.1:${port}/x`, { dispatcher })).rejects.toThrow()
     const [line] = parse(await cap.waitFor(1))
-    expect(line).toMatchObject({ side: 'client', kind: 'error', aborted: true, error: { code: 'ECONNREFUSED' } })
+    expect(line).toMatchObject({
+      side: 'client',
+      kind: 'error',
+      aborted: true,
+      error: { code: 'ECONNREFUSED' },
+    })
     await trace.close()
     await expect(request(`http://127.0.0.1:${port}/x`, { dispatcher })).rejects.toThrow()
     expect(cap.lines).toHaveLength(1)

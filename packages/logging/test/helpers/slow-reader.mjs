@@ -1,8 +1,7 @@
 // Child process for the event-loop test: opens the FIFO in argv[2], reads one byte as soon as
 // the writer sends anything, then reads nothing more until `go` arrives on stdin or argv[3] ms
 // pass. Then it drains the FIFO and prints the number of lines it got.
-import { openSync, read } from 'node:fs'
-import { createReadStream } from 'node:fs'
+import { createReadStream, openSync, read } from 'node:fs'
 
 const fd = openSync(process.argv[2], 'r')
 const stallMs = Number(process.argv[3])
