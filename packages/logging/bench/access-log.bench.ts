@@ -2,7 +2,7 @@
 // log to a file, with logging off, and with pino-http to a file. Each server runs in its own
 // process, autocannon in another; peers are loaded in turn, interleaved over rounds, medians
 // reported. Run: pnpm --filter @x/logging bench (ROUNDS, DURATION, CONNECTIONS override).
-import { type ChildProcess, spawn } from 'node:child_process'
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { cpus, tmpdir } from 'node:os'
@@ -52,9 +52,36 @@ interface Result {
   rps: number
   p99: number
   total: number
+  /** Server CPU time per request, µs (Linux /proc), or NaN. */
+  cpuUs: number
 }
 
-function load(url: string, seconds: number): Promise<Result> {
+// Server CPU time per request holds steady on a busy shared machine where req/s swings:
+// read utime + stime of the server process from /proc around each load.
+let ticksPerSecond = 100
+try {
+  ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100
+} catch {
+  // Not Linux: CPU figures are left out.
+}
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond
+  } catch {
+    return Number.NaN
+  }
+}
+
+async function load(server: Running, seconds: number): Promise<Result> {
+  const before = cpuSeconds(server.proc.pid)
+  const r = await autocannonRun(server.url, seconds)
+  const cpu = cpuSeconds(server.proc.pid) - before
+  return { ...r, cpuUs: (cpu * 1e6) / r.total }
+}
+
+function autocannonRun(url: string, seconds: number): Promise<Omit<Result, 'cpuUs'>> {
   return new Promise((resolve, reject) => {
     const proc = spawn(
       process.execPath,
@@ -93,12 +120,12 @@ try {
     `@x/logging access-log benchmark — Node ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'} ×${cpus().length}, ${new Date().toISOString().slice(0, 10)}`,
   )
   console.log(`autocannon -c ${CONNECTIONS} -d ${DURATION}, ${ROUNDS} rounds, peers interleaved; medians\n`)
-  for (const r of running) r.requests += (await load(r.url, 2)).total // warm-up
+  for (const r of running) r.requests += (await load(r, 2)).total // warm-up
   const samples = new Map<string, Result[]>(running.map((r) => [r.peer.name, []]))
   for (let round = 0; round < ROUNDS; round++) {
     const order = round % 2 === 0 ? running : running.slice().reverse()
     for (const r of order) {
-      const res = await load(r.url, DURATION)
+      const res = await load(r, DURATION)
       r.requests += res.total
       samples.get(r.peer.name)!.push(res)
     }
@@ -114,11 +141,20 @@ try {
     if (lines < r.requests) throw new Error(`${r.peer.name} logged ${lines} lines for ${r.requests} requests`)
   }
   const x = median(samples.get(peers[0]!.name)!.map((s) => s.rps))
-  const rows = [['peer', 'req/s', 'p99 ms', 'ratio to @x']]
+  const xCpu = median(samples.get(peers[0]!.name)!.map((s) => s.cpuUs))
+  const rows = [['peer', 'req/s', 'p99 ms', 'ratio to @x', 'server CPU µs/req', 'CPU ratio to @x']]
   for (const r of running) {
     const rps = median(samples.get(r.peer.name)!.map((s) => s.rps))
     const p99 = median(samples.get(r.peer.name)!.map((s) => s.p99))
-    rows.push([r.peer.name, rps.toFixed(0), p99.toFixed(1), `×${(rps / x).toFixed(2)}`])
+    const cpu = median(samples.get(r.peer.name)!.map((s) => s.cpuUs))
+    rows.push([
+      r.peer.name,
+      rps.toFixed(0),
+      p99.toFixed(1),
+      `×${(rps / x).toFixed(2)}`,
+      Number.isNaN(cpu) ? 'n/a' : cpu.toFixed(1),
+      Number.isNaN(cpu) ? 'n/a' : `×${(cpu / xCpu).toFixed(2)}`,
+    ])
   }
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)))
   const fmt = (row: string[]) => `| ${row.map((cell, c) => cell.padEnd(widths[c]!)).join(' | ')} |`
@@ -126,7 +162,13 @@ try {
   console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`)
   for (const row of rows.slice(1)) console.log(fmt(row))
   const off = median(samples.get('logging off')!.map((s) => s.rps))
+  const offCpu = median(samples.get('logging off')!.map((s) => s.cpuUs))
   console.log(`\naccess log cost: ${((1 - x / off) * 100).toFixed(1)}% of throughput (target ≤ 10%)`)
+  // A CPU-bound server's throughput is inversely proportional to its CPU time per request.
+  if (!Number.isNaN(xCpu))
+    console.log(
+      `access log cost from server CPU per request: ${((1 - offCpu / xCpu) * 100).toFixed(1)}% of throughput`,
+    )
 } finally {
   for (const r of running) if (r.proc.exitCode === null) r.proc.kill('SIGKILL')
   rmSync(dir, { recursive: true, force: true })

@@ -84,6 +84,12 @@ class BoomSink implements Sink {
   private failed = false
   private written = 0
   private dropped = 0
+  /** Lines of this event-loop turn, handed to sonic-boom as one string (see write()). */
+  private batch = ''
+  private batchLines = 0
+  private scheduled = false
+
+  private readonly sync: boolean
 
   constructor(
     target: { fd: 1 } | { file: string; mkdir: boolean; sync: boolean },
@@ -91,6 +97,7 @@ class BoomSink implements Sink {
     signal: NodeJS.Signals | false,
   ) {
     this.label = 'fd' in target ? 'console' : target.file
+    this.sync = 'fd' in target ? false : target.sync
     this.signal = signal
     this.boom = (
       'fd' in target
@@ -135,7 +142,9 @@ class BoomSink implements Sink {
   }
 
   private readonly onDrop = () => {
-    this.dropped++
+    // What sonic-boom drops is one batch: all its lines are lost.
+    this.dropped += this.handing
+    this.written -= this.handing
     if (dropChannel.hasSubscribers)
       dropChannel.publish({ destination: this.label, reason: 'buffer-full', dropped: this.dropped })
   }
@@ -151,6 +160,7 @@ class BoomSink implements Sink {
   private readonly onExit = () => {
     // Last chance for lines still in memory when the process exits on purpose.
     try {
+      this.handOver()
       if (!this.boom.destroyed && this.boom.fd >= 0) this.boom.flushSync()
     } catch {
       // Nothing more can be done at exit.
@@ -164,9 +174,39 @@ class BoomSink implements Sink {
         dropChannel.publish({ destination: this.label, reason: 'closed', dropped: this.dropped })
       return
     }
-    const before = this.dropped
-    this.boom.write(line)
-    if (this.dropped === before) this.written++
+    if (this.sync) {
+      this.handing = 1
+      this.written++
+      this.boom.write(line)
+      return
+    }
+    // sonic-boom measures (Buffer.byteLength) and appends to its pending string on every
+    // write: one write per event-loop turn instead of one per line cut the cost of handing a
+    // line over from 0.7–1.3 µs to under 0.3 µs, formatting included (bench/line-write.bench.ts).
+    this.batch += line
+    this.batchLines++
+    this.written++
+    if (!this.scheduled) {
+      this.scheduled = true
+      setImmediate(this.handOver)
+    }
+  }
+
+  private handing = 0
+
+  private readonly handOver = () => {
+    this.scheduled = false
+    if (this.batchLines === 0) return
+    const text = this.batch
+    this.handing = this.batchLines
+    this.batch = ''
+    this.batchLines = 0
+    if (this.boom.destroyed) {
+      this.written -= this.handing
+      this.dropped += this.handing
+      return
+    }
+    this.boom.write(text)
   }
 
   reopen(): void {
@@ -186,6 +226,7 @@ class BoomSink implements Sink {
   }
 
   flush(): Promise<void> {
+    this.handOver()
     if (this.idle()) return Promise.resolve()
     return new Promise((resolve) => {
       // sonic-boom emits 'drain' each time its buffer is empty and no write is in flight.
@@ -204,6 +245,7 @@ class BoomSink implements Sink {
 
   async close(): Promise<void> {
     if (this.closed) return
+    this.handOver()
     this.closed = true
     if (this.signal !== false) process.off(this.signal, this.onSignal)
     process.off('exit', this.onExit)

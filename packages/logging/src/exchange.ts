@@ -57,7 +57,7 @@ export class Exchange implements AccessRecord {
   responseCapture: Buffer[] | null = null
   responseCaptured = 0
   /** Write sizes and caller callbacks awaiting the connection, in order: [bytes, cb, bytes, cb, …]. */
-  pending: Array<number | WriteCallback | undefined> = []
+  pending: Array<number | WriteCallback | undefined> | null = null
   head = 0
   onWritten: WriteCallback | null = null
   origPush: Fn
@@ -145,7 +145,7 @@ function countingPush(this: ServerRequest, chunk: unknown, encoding?: unknown): 
 
 function makeOnWritten(ex: Exchange): WriteCallback {
   return (err) => {
-    const q = ex.pending
+    const q = ex.pending!
     const n = q[ex.head] as number
     const cb = q[ex.head + 1] as WriteCallback | undefined
     q[ex.head] = undefined
@@ -171,9 +171,13 @@ function countingWrite(this: ServerResponseLike, chunk: unknown, encoding?: unkn
     return write.call(this, chunk, encoding, cb)
   const n = byteLength(chunk, encoding)
   if (ex.captureLimit > 0) capture(ex, 'response', chunk, encoding)
+  // Allocated at the first write(): most responses are a single end().
+  if (ex.pending === null) {
+    ex.pending = []
+    ex.onWritten = makeOnWritten(ex)
+  }
   ex.pending.push(n, typeof cb === 'function' ? (cb as WriteCallback) : undefined)
-  ex.onWritten ??= makeOnWritten(ex)
-  return write.call(this, chunk, encoding, ex.onWritten)
+  return write.call(this, chunk, encoding, ex.onWritten!)
 }
 
 function countingEnd(

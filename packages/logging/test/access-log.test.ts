@@ -93,6 +93,32 @@ describe('accessLog to a file', () => {
     expect(when).toBeLessThanOrEqual(Date.now())
   })
 
+  it('drops and counts lines beyond maxBufferBytes instead of growing memory', async () => {
+    const file = join(tmp(), 'small.log')
+    const log = accessLog({ format: ['request_uri'], destination: { file, maxBufferBytes: 100 } })
+    await log.ready()
+    const record = (target: string) => ({
+      remoteAddress: undefined,
+      method: 'GET',
+      target,
+      protocol: 'HTTP/1.1',
+      headers: {},
+      status: 200,
+      bodyBytes: 0,
+      requestBodyBytes: 0,
+      startTime: Date.now(),
+      durationMs: 0,
+      requestId: undefined,
+      aborted: false,
+    })
+    log.log(record(`/${'x'.repeat(200)}`))
+    await log.flush()
+    log.log(record('/short'))
+    await log.close()
+    expect(log.stats()).toEqual({ written: 1, dropped: 1 })
+    expect(readFileSync(file, 'utf8')).toBe('/short\n')
+  })
+
   it('rejects ready() with X_ERR_LOGGING_DESTINATION_FAILED when the file cannot be opened', async () => {
     const dir = tmp()
     const log = accessLog({ destination: { file: join(dir, 'x', 'a.log'), mkdir: false } })
