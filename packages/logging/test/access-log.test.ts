@@ -1,3 +1,4 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { tmpdir } from 'node:os'
@@ -111,8 +112,15 @@ describe('accessLog to a file', () => {
       requestId: undefined,
       aborted: false,
     })
+    const drops: unknown[] = []
+    const onDrop = (m: unknown) => drops.push(m)
+    subscribe('x:logging:drop', onDrop)
+    cleanups.push(() => {
+      unsubscribe('x:logging:drop', onDrop)
+    })
     log.log(record(`/${'x'.repeat(200)}`))
     await log.flush()
+    expect(drops).toEqual([{ destination: file, reason: 'buffer-full', dropped: 1 }])
     log.log(record('/short'))
     await log.close()
     expect(log.stats()).toEqual({ written: 1, dropped: 1 })
