@@ -37,7 +37,7 @@ function time(name: string, n: number, fn: () => void) {
   res.sort((a, b) => a - b)
   console.log(name.padEnd(30), 'min', res[0]!.toFixed(0), 'ns  median', res[3]!.toFixed(0), 'ns')
 }
-const line = log.format(rec) + '\n'
+const line = `${log.format(rec)}\n`
 time('format combined (warm-up)', 200000, () => {
   log.format(rec)
 })
