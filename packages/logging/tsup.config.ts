@@ -1,0 +1,13 @@
+import { defineConfig } from 'tsup'
+
+export default defineConfig({
+  entry: ['src/index.ts'],
+  format: ['esm', 'cjs'],
+  dts: true,
+  tsconfig: 'tsconfig.build.json',
+  target: 'node20',
+  clean: true,
+  sourcemap: false,
+  // createLogger resolves pino-pretty from this file's URL: the CJS build needs import.meta.url shimmed.
+  shims: true,
+})
