@@ -1,0 +1,2 @@
+// The public surface of @x/http: the Listener and Client endpoints.
+export {}
