@@ -72,19 +72,45 @@ export function parseRetryAfter(value: unknown, now: number): number | undefined
     }
   }
   if (digits) return v.length > 10 ? Number.POSITIVE_INFINITY : Number(v) * 1000
+  // Every HTTP-date form starts with a day name; Date.parse alone would read "-5" as a year.
+  const first = v.charCodeAt(0) | 0x20
+  if (first < 97 || first > 122) return undefined
   const at = Date.parse(v)
   if (Number.isNaN(at)) return undefined
   return Math.max(0, at - now)
 }
 
-function fire(gate: RetryGate, cb: (err?: Error | null) => void): void {
+function fire(gate: RetryGate, dispatch: Dispatch, opts: DispatchOptions, handler: Handler): void {
   gate.timer = undefined
-  cb(null)
+  if (gate.done) return
+  try {
+    dispatch(opts, handler)
+  } catch (err) {
+    gate.onResponseError(gate, err as Error)
+  }
+}
+
+/**
+ * The dispatch undici's RetryHandler uses for each retry: it waits the delay `decide` chose
+ * first. RetryHandler itself would wait inside the decision, holding the failed attempt's
+ * connection (its response paused) for as long as a Retry-After asks.
+ */
+function delayedDispatch(dispatch: Dispatch): Dispatch {
+  return (opts: DispatchOptions, handler: Handler): boolean => {
+    const gate = (opts as { [RETRY_GATE]?: RetryGate })[RETRY_GATE]
+    if (gate === undefined || gate.delay === 0) return dispatch(opts, handler)
+    const delay = gate.delay
+    gate.delay = 0
+    gate.timer = setTimeout(fire, delay, gate, dispatch, opts, handler)
+    return true
+  }
 }
 
 /** Per-request state of the retry step; also the controller the next handler sees. */
 class RetryGate extends ForwardingHandler {
   timer: ReturnType<typeof setTimeout> | undefined = undefined
+  /** The wait before the next attempt, set by `decide`, spent by `delayedDispatch`. */
+  delay = 0
   delivered = false
   done = false
   previousDelay: number
@@ -223,7 +249,8 @@ function decide(err: Error, context: RetryContext, cb: (err?: Error | null) => v
     statusCode,
     error: statusCode === undefined ? err : undefined,
   })
-  gate.timer = setTimeout(fire, delay, gate, cb)
+  gate.delay = delay
+  cb(null)
 }
 
 /** Options of {@link retry}. */
@@ -246,15 +273,17 @@ export function retry(options: RetryOptions = {}): Interceptor {
     methods: [...policy.methods],
   }
   if (policy.count === 0) return (dispatch: Dispatch) => dispatch
-  return (dispatch: Dispatch) =>
-    function retryDispatch(opts: DispatchOptions, handler: Handler): boolean {
+  return (dispatch: Dispatch) => {
+    const later = delayedDispatch(dispatch)
+    return function retryDispatch(opts: DispatchOptions, handler: Handler): boolean {
       // A streamed body is consumed by the first attempt: such a request is never retried.
       if (opts.body != null && isStreamBody(opts.body)) return dispatch(opts, handler)
       const gate = new RetryGate(handler, policy)
       const retrying = new RetryHandler(
         { ...opts, [RETRY_GATE]: gate, retryOptions } as RetryHandler.RetryOptions & DispatchOptions,
-        { dispatch, handler: gate },
+        { dispatch: later, handler: gate },
       )
       return dispatch(opts, retrying)
     }
+  }
 }
