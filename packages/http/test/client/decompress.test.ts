@@ -29,7 +29,7 @@ async function encoding() {
     const names = decodeURIComponent(req.url!.slice(1))
       .split(',')
       .filter((n) => n !== '')
-    let body = Buffer.from(text)
+    let body: Buffer = Buffer.from(text)
     for (const n of names) body = n === 'identity' ? body : encoders[n]!(body)
     const header = names.map((n) => (n === 'raw-deflate' ? 'deflate' : n)).join(', ')
     res.writeHead(200, {
