@@ -54,6 +54,15 @@ function onIdleTimer(conn: Connection, pool: OriginPool): void {
   pool.evict(conn, idle)
 }
 
+/**
+ * Closes a connection that carries none of our requests. destroy(), not close(): with nothing
+ * in flight they do the same, and undici's close() never settles after some connect failures
+ * (a certificate for another host name leaves its request counted as running).
+ */
+function shut(conn: Connection): Promise<void> {
+  return conn.client.destroy().catch(() => {})
+}
+
 function onWaitTimeout(req: PoolRequest): void {
   req.timer = undefined
   if (req.state !== QUEUED) return
@@ -291,7 +300,7 @@ export class OriginPool {
   evict(conn: Connection, idleMs: number): void {
     this.#remove(conn)
     publishEvict(this.origin, idleMs)
-    conn.client.close().catch(() => {})
+    shut(conn)
     if (this.conns.length === 0 && this.head === null) this.onEmpty(this)
   }
 
@@ -325,7 +334,7 @@ export class OriginPool {
     this.#closing = null
     const conns = this.conns.splice(0)
     for (const c of conns) this.#remove(c)
-    void Promise.all(conns.map((c) => c.client.close().catch(() => {}))).then(() => done())
+    void Promise.all(conns.map(shut)).then(() => done())
   }
 
   /** Fails every waiting request with `err` and destroys every connection (running requests fail). */

@@ -143,6 +143,8 @@ function codeOf(e: { code?: unknown; name?: unknown }): ClientErrorCode | undefi
     }
   }
   if (e.name === 'AbortError') return 'X_ERR_CLIENT_ABORTED'
+  // undici's HTTPParserError carries no code for some llhttp failures.
+  if (e.name === 'HTTPParserError') return 'X_ERR_CLIENT_PROTOCOL'
   return undefined
 }
 
