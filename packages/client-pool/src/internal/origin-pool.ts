@@ -300,7 +300,7 @@ export class OriginPool {
   evict(conn: Connection, idleMs: number): void {
     this.#remove(conn)
     publishEvict(this.origin, idleMs)
-    shut(conn)
+    void shut(conn)
     if (this.conns.length === 0 && this.head === null) this.onEmpty(this)
   }
 

@@ -170,7 +170,7 @@ describe('forward()', () => {
     const h2 = createSecureServer({ key, cert }, (req: Http2ServerRequest, res: Http2ServerResponse) => {
       c.forward(req.url, req).then(
         async (r) => res.writeHead(r.status).end(await r.text()),
-        (err: { code?: string }) => res.writeHead(502).end(err.code),
+        (err: { code?: string }) => res.writeHead(502).end(String(err.code)),
       )
     })
     const l = await serve(h2, true)
