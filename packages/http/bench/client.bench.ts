@@ -50,7 +50,9 @@ function median(xs: number[]): number {
 }
 
 const server = fork(fileURLToPath(new URL('./client/server.mjs', import.meta.url)), { stdio: 'inherit' })
-const port = await new Promise<number>((resolve) => server.once('message', (m: { port: number }) => resolve(m.port)))
+const port = await new Promise<number>((resolve) =>
+  server.once('message', (m: { port: number }) => resolve(m.port)),
+)
 const url = `http://127.0.0.1:${port}`
 
 const sessions = new Map<string, PeerSession>()
@@ -94,7 +96,9 @@ console.log(
 )
 console.log('×N = req/s relative to bare undici.request (higher is better)\n')
 const fmt = (n: number) => (n >= 100 ? n.toFixed(0) : n.toFixed(2))
-const rows: string[][] = [['peer', 'concurrent (100) req/s', 'ratio', 'p99 ms', 'sequential req/s', 'ratio', 'p99 ms']]
+const rows: string[][] = [
+  ['peer', 'concurrent (100) req/s', 'ratio', 'p99 ms', 'sequential req/s', 'ratio', 'p99 ms'],
+]
 const base = (mode: string) => median(samples.get(`${mode}:${undiciRequest.name}`)!.map((s) => s.rps))
 for (const p of peers) {
   const row = [p.name]
