@@ -130,6 +130,17 @@ describe('request bodies', () => {
     expect(e.body).toContain('filename="a.txt"')
   })
 
+  it("sends undici's own FormData too", async () => {
+    const { FormData: UndiciFormData } = await import('undici')
+    const s = await echo()
+    const c = client(s.url)
+    const fd = new UndiciFormData()
+    fd.append('k', 'v')
+    const e = (await (await c.post('/', fd as unknown as FormData)).json()) as Echo
+    expect(e.headers['content-type']).toMatch(/^multipart\/form-data; boundary=/)
+    expect(e.body).toContain('name="k"')
+  })
+
   it('streams a Readable, an async iterable and a file, chunked', async () => {
     const s = await echo()
     const c = client(s.url)
