@@ -243,6 +243,33 @@ describe('keep-alive policy', () => {
   })
 })
 
+describe('diagnostics', () => {
+  it('reports connect, wait-timeout and evict on x:client-pool channels', async () => {
+    const { subscribe, unsubscribe } = await import('node:diagnostics_channel')
+    const events: string[] = []
+    const names = ['connect', 'wait-timeout', 'evict'] as const
+    const listeners = names.map((n) => {
+      const l = (m: unknown) => events.push(`${n} ${(m as { origin: string }).origin}`)
+      subscribe(`x:client-pool:${n}`, l)
+      return l
+    })
+    try {
+      const g = gate()
+      const s = await server(g.handle)
+      const p = pool({ maxActiveConnections: 1, waitTime: 0, idleTimeout: 30 })
+      const first = request(s.url, { dispatcher: p })
+      await g.arrived(1)
+      await request(s.url, { dispatcher: p }).catch(() => {})
+      g.release()
+      await (await first).body.text()
+      await once(s.sockets[0]!, 'close')
+      expect(events).toEqual([`connect ${s.url}`, `wait-timeout ${s.url}`, `evict ${s.url}`])
+    } finally {
+      names.forEach((n, i) => unsubscribe(`x:client-pool:${n}`, listeners[i]!))
+    }
+  })
+})
+
 describe('statistics', () => {
   it('counts active, idle and queued per origin', async () => {
     const g = gate()
