@@ -265,7 +265,7 @@ describe('diagnostics', () => {
       await once(s.sockets[0]!, 'close')
       expect(events).toEqual([`connect ${s.url}`, `wait-timeout ${s.url}`, `evict ${s.url}`])
     } finally {
-      names.forEach((n, i) => unsubscribe(`x:client-pool:${n}`, listeners[i]!))
+      for (const [i, n] of names.entries()) unsubscribe(`x:client-pool:${n}`, listeners[i]!)
     }
   })
 })
