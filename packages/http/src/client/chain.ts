@@ -1,0 +1,66 @@
+// The one place the Client's interceptor chain is built from its configuration, outermost
+// first (ARCHITECTURE.md): deadline → decompress → cache → redirect → retry → balancer →
+// circuit breaker → attempt timeout → pool → TLS connector.
+import { deadline } from './deadline.js'
+import { decompress } from './decompress.js'
+import type { Interceptor } from './internal/handler.js'
+import type { ResolvedClientOptions } from './options.js'
+import { followRedirects } from './redirect.js'
+import { retry } from './retry.js'
+
+/** One step of the chain, named for tests and diagnostics. */
+export interface ChainStep {
+  readonly name: 'deadline' | 'decompress' | 'redirect' | 'retry'
+  readonly interceptor: Interceptor
+}
+
+/** The interceptors for `config`, outermost first; steps a configuration turns off are left out. */
+export function clientChain(config: ResolvedClientOptions): ChainStep[] {
+  const steps: ChainStep[] = []
+  // Always present: with timeout 0 it only acts for a request that sets its own.
+  steps.push({ name: 'deadline', interceptor: deadline({ timeout: config.timeout }) })
+  if (config.compression !== 'NEVER') {
+    steps.push({
+      name: 'decompress',
+      interceptor: decompress({ mode: config.compression, maxSize: config.maxDecodedSize }),
+    })
+  }
+  // cache: an RFC 9111 cache goes here (@x/cache), outside redirect and retry so a hit
+  // costs no network.
+  const r = config.followRedirects
+  if (r.enabled) {
+    steps.push({
+      name: 'redirect',
+      interceptor: followRedirects({
+        maxCount: r.maxCount,
+        allowAuthHeaders: r.allowAuthHeaders,
+        maxReplayBodySize: r.maxReplayBodySize,
+      }),
+    })
+  }
+  const t = config.retryConfig
+  if (t.count > 0) {
+    steps.push({
+      name: 'retry',
+      interceptor: retry({
+        count: t.count,
+        interval: t.interval,
+        backOffFactor: t.backOffFactor,
+        maxWaitInterval: t.maxWaitInterval,
+        statusCodes: [...t.statusCodes],
+        methods: [...t.methods],
+        jitter: t.jitter,
+      }),
+    })
+  }
+  // balancer and circuit breaker (per target) go here (@x/client-pool target selection,
+  // @x/circuit-breaker), inside retry so each attempt may pick another target.
+  // attempt timeout: undici's per-attempt headersTimeout and bodyTimeout, which the pool
+  // applies to every attempt it runs; connect timeout lives in the pool's connector.
+  return steps
+}
+
+/** `steps` in the order `Dispatcher.compose()` wants them: it applies the last one first. */
+export function composeOrder(steps: readonly ChainStep[]): Interceptor[] {
+  return steps.map((s) => s.interceptor).reverse()
+}
