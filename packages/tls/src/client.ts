@@ -170,6 +170,7 @@ export function createClientTlsConnector(config: ClientTlsConfig = {}): ClientTl
     'none',
   ] as const)
   if (validation.responderUrl !== undefined) checkUrl(validation.responderUrl, 'certValidation.responderUrl')
+  const cacheSize = checkPositive(validation.cacheSize, 'certValidation.cacheSize', 1024)
   const checker = new RevocationChecker({
     type,
     failOpen: checkBoolean(validation.failOpen, 'certValidation.failOpen', false),
@@ -181,7 +182,7 @@ export function createClientTlsConnector(config: ClientTlsConfig = {}): ClientTl
     },
     nonce: checkBoolean(validation.nonce, 'certValidation.nonce', true),
     responderUrl: validation.responderUrl,
-    cacheSize: checkPositive(validation.cacheSize, 'certValidation.cacheSize', 1024),
+    cacheSize,
     unavailableCacheMs: checkPositive(
       validation.unavailableCacheMs,
       'certValidation.unavailableCacheMs',
@@ -226,14 +227,30 @@ export function createClientTlsConnector(config: ClientTlsConfig = {}): ClientTl
     if (error !== null) throw error
   }
 
+  // A resumed TLS session carries no peer certificate on a Node client (getPeerCertificate
+  // comes back empty), so the certificate seen on the full handshake is kept per session
+  // key — undici's own key, the SNI name — and checked again on resumption.
+  const sessionPeers = new Map<string, PeerCert>()
+
   /** The peer certificate of a socket whose 'secureConnect' is being handled right now. */
-  function takePeer(socket: TLSSocket, justConnected: boolean, detailed: boolean): PeerCert | undefined {
+  function takePeer(
+    socket: TLSSocket,
+    justConnected: boolean,
+    sessionKey: string | undefined,
+  ): PeerCert | undefined {
     const captured = lastPeer
     lastPeer = undefined
-    // A resumed session skips Node's host name check, so nothing was captured for it.
-    if (justConnected && captured !== undefined && !socket.isSessionReused()) return captured
-    const cert = socket.getPeerCertificate(detailed) as Partial<PeerCert>
-    return cert.raw === undefined ? undefined : (cert as PeerCert)
+    const resumed = socket.isSessionReused()
+    if (justConnected && captured !== undefined && !resumed) {
+      if (sessionKey !== undefined) {
+        if (sessionPeers.size >= cacheSize && !sessionPeers.has(sessionKey)) sessionPeers.clear()
+        sessionPeers.set(sessionKey, captured)
+      }
+      return captured
+    }
+    const cert = socket.getPeerCertificate(true) as Partial<PeerCert>
+    if (cert.raw !== undefined) return cert as PeerCert
+    return resumed && sessionKey !== undefined ? sessionPeers.get(sessionKey) : undefined
   }
 
   function runChecks(
@@ -243,13 +260,17 @@ export function createClientTlsConnector(config: ClientTlsConfig = {}): ClientTl
     stapled: Buffer | undefined,
   ): TlsError | null | Promise<TlsError | null> {
     if (inactive) return null
-    let peer = takePeer(socket, justConnected, false)
+    const peer = takePeer(socket, justConnected, host)
     if (peer === undefined) {
-      return new TlsError('X_ERR_TLS_CERT_INVALID', 'the server sent no certificate', { host })
+      const cause = new TlsError(
+        'X_ERR_TLS_CERT_INVALID',
+        'the server certificate is not available to check',
+        { host },
+      )
+      return checker.unavailable(cause, host)
     }
     const hit = checker.cached(peer, host)
     if (hit !== undefined) return withHost(hit, host)
-    if (peer.issuerCertificate === undefined) peer = socket.getPeerCertificate(true) as unknown as PeerCert
     return checker.check(peer, host, stapled).then((e) => withHost(e, host))
   }
 

@@ -117,6 +117,11 @@ export class RevocationChecker {
     return this.#settle(outcome, host)
   }
 
+  /** Applies the failOpen policy to a status that could not be had at all. */
+  unavailable(cause: TlsError, host: string | undefined): TlsError | null {
+    return this.#settle(unavailable(cause, this.#policy.now(), 0, 'none'), host)
+  }
+
   /** Forgets every cached outcome. */
   clear(): void {
     this.#cache.clear()
