@@ -312,12 +312,16 @@ export function createClientTlsConnector(config: ClientTlsConfig = {}): ClientTl
         )
       }
     }) as unknown as Socket | undefined
+    if (socket === undefined || typeof socket.once !== 'function') return
     // undici's connector returns the socket it made; Node emits 'OCSPResponse' before 'secureConnect'.
-    if (requestOCSP && socket !== undefined && typeof socket.once === 'function') {
+    if (requestOCSP) {
       socket.once('OCSPResponse', (response: Buffer) => {
         stapled = response
       })
     }
+    // TLS 1.3 completes the client's handshake before the server judges its certificate, so a
+    // refusal arrives later as an alert that undici reports only as a closed socket: report it here.
+    socket.on('error', onSocketError)
   } as ClientTlsConnector
 
   return Object.assign(connect, {
@@ -370,6 +374,12 @@ export function createClientTlsConnector(config: ClientTlsConfig = {}): ClientTl
       })
     },
   })
+}
+
+function onSocketError(this: Socket, error: Error): void {
+  if (!rejected.hasSubscribers) return
+  const classified = toTlsError(error)
+  if (classified !== undefined) rejected.publish({ host: undefined, error: classified })
 }
 
 function withHost(error: TlsError | null, host: string | undefined): TlsError | null {

@@ -67,7 +67,7 @@ export interface SessionResumptionOptions {
   readonly ticketKeys?: Uint8Array
   /** Session lifetime. @defaultValue `300` */
   readonly timeoutSeconds?: number
-  /** Sessions kept in a server-side cache (session IDs; stateful TLS 1.3 tickets when `tickets` is false); 0 = none. @defaultValue `0` */
+  /** TLS 1.2 sessions kept in a server-side cache, by session ID (Node resumes TLS 1.3 by tickets only); 0 = none. @defaultValue `0` */
   readonly cacheSize?: number
 }
 

@@ -32,6 +32,8 @@ interface Entry {
   inFlight: boolean
   timer: NodeJS.Timeout | undefined
   failures: number
+  /** A failed fetch is waiting out its backoff: handshakes must not bypass it. */
+  backingOff: boolean
 }
 
 /** What {@link Stapler.status} reports per certificate. */
@@ -98,7 +100,8 @@ export class Stapler {
     if (entry === undefined) return
     if (missing.hasSubscribers)
       missing.publish({ subject: entry.cert.x509.subject, serialNumber: entry.cert.serial })
-    if (!entry.inFlight && entry.timer === undefined && !this.#closed) this.#refresh(entry)
+    // No usable response: fetch now, unless a failed fetch is still backing off.
+    if (!entry.inFlight && !entry.backingOff && !this.#closed) this.#refresh(entry)
   }
 
   /** Per-certificate stapling state, for health checks. */
@@ -169,6 +172,7 @@ export class Stapler {
       inFlight: false,
       timer: undefined,
       failures: 0,
+      backingOff: false,
     }
     this.#entries.push(entry)
     return entry
@@ -178,6 +182,7 @@ export class Stapler {
     const options = this.#options
     const url = options.responderUrl ?? entry.cert.ocspUrls[0]
     entry.inFlight = true
+    entry.backingOff = false
     if (entry.timer !== undefined) clearTimeout(entry.timer)
     entry.timer = undefined
     const request = buildOcspRequest(entry.cert, entry.issuer, options.nonce)
@@ -232,6 +237,7 @@ export class Stapler {
           'OCSP stapling: fetching the response failed; handshakes go on without a staple',
         )
         const backoff = Math.min(options.retryMs * 2 ** Math.min(entry.failures - 1, 20), options.maxRetryMs)
+        entry.backingOff = true
         this.#schedule(entry, backoff)
       })
       .finally(() => {
