@@ -524,7 +524,11 @@ describe('sessions, versions and timeouts', () => {
     { name: 'TLS 1.3 with neither', version: 'TLSv1.3', resumption: { tickets: false }, reused: false },
     { name: 'TLS 1.2 with neither', version: 'TLSv1.2', resumption: { tickets: false }, reused: false },
   ] as const)('resumes sessions over $name: $reused', async ({ version, resumption, reused }) => {
-    const tls = createServerTlsOptions({ key: serverKey(), sessionResumption: resumption, maxVersion: version })
+    const tls = createServerTlsOptions({
+      key: serverKey(),
+      sessionResumption: resumption,
+      maxVersion: version,
+    })
     const server = echoServer(tls.options)
     tls.attach(server)
     const target = await listen(server)
