@@ -45,9 +45,12 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  for (const s of servers.values()) await s.close()
-  await responder?.stop()
-  pki?.dispose()
+  try {
+    for (const s of servers.values()) await s.close()
+  } finally {
+    await responder?.stop()
+    pki?.dispose()
+  }
 })
 
 async function failure(promise: Promise<unknown>): Promise<TlsError> {
