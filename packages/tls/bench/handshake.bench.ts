@@ -169,5 +169,5 @@ if (results.has('@x/tls client, OCSP (cached)')) {
 }
 const handshakeNs = 1e9 / (baseline / cpus().length)
 console.log(
-  `the connector's work per cached connection (in-process): ${cachedCheckNs.toFixed(0)} ns, ${((cachedCheckNs / handshakeNs) * 100).toFixed(2)}% of a handshake's CPU time at the baseline rate`,
+  `the connector's work per cached connection (in-process): ${cachedCheckNs.toFixed(0)} ns, ${((cachedCheckNs / handshakeNs) * 100).toFixed(3)}% of a handshake's CPU time at the baseline rate`,
 )

@@ -1,6 +1,7 @@
 // The peer certificate of a TLS connection in the form request filters read: subject,
 // issuer, serial, validity, SANs and whether Node's verification passed.
-import type { X509Certificate } from 'node:crypto'
+import { X509Certificate } from 'node:crypto'
+import type { Socket } from 'node:net'
 import type { PeerCertificate } from 'node:tls'
 
 /** A TLS socket as node:tls, node:https and node:http2 (`session.socket`) expose it. */
@@ -37,18 +38,26 @@ export interface PeerCertificateInfo {
 }
 
 /** The certificate the peer presented, or `undefined` when it presented none. */
-export function peerCertificate(socket: PeerCertificateSource): PeerCertificateInfo | undefined {
-  const x509 =
-    typeof socket.getPeerX509Certificate === 'function' ? socket.getPeerX509Certificate() : undefined
-  if (x509 === undefined) return undefined
+export function peerCertificate(socket: PeerCertificateSource | Socket): PeerCertificateInfo | undefined {
+  // node:https types req.socket as a plain net.Socket; at run time it is the TLSSocket.
+  const source = socket as PeerCertificateSource
+  // getPeerCertificate first: on Node 20 a client's getPeerX509Certificate() consumes the
+  // peer chain, after which getPeerCertificate() comes back empty.
   const parsed = (
-    typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate(false) : {}
+    typeof source.getPeerCertificate === 'function' ? source.getPeerCertificate(false) : {}
   ) as Partial<PeerCertificate>
+  const x509 =
+    parsed.raw !== undefined
+      ? new X509Certificate(parsed.raw)
+      : typeof source.getPeerX509Certificate === 'function'
+        ? source.getPeerX509Certificate()
+        : undefined
+  if (x509 === undefined) return undefined
   const subject = (parsed.subject ?? {}) as unknown as Record<string, string | string[]>
   const cn = subject.CN
-  const error = socket.authorizationError
+  const error = source.authorizationError
   return {
-    authorized: socket.authorized === true,
+    authorized: source.authorized === true,
     authorizationError:
       error === null || error === undefined
         ? undefined

@@ -170,11 +170,12 @@ describe('verifyOcspResponse', () => {
 
   describe('hostile bytes', () => {
     const good = () => respond(pki.server, pki.ocspSigner)
+    const cut = (der: Buffer, length: (n: number) => number) => der.subarray(0, length(der.length))
     it.each([
       { name: 'nothing', der: () => Buffer.alloc(0) },
       { name: 'random bytes', der: () => Buffer.from('not an OCSP response at all, just text') },
-      { name: 'the first half of a response', der: () => good().subarray(0, good().length >> 1) },
-      { name: 'a response cut one byte short', der: () => good().subarray(0, good().length - 1) },
+      { name: 'the first half of a response', der: () => cut(good(), (n) => n >> 1) },
+      { name: 'a response cut one byte short', der: () => cut(good(), (n) => n - 1) },
       { name: 'a length claiming 4 GiB', der: () => Buffer.from([0x30, 0x84, 0xff, 0xff, 0xff, 0xff, 0x0a]) },
       {
         name: '10 000 nested indefinite-length sequences',
