@@ -1,6 +1,7 @@
 // The client connector against real HTTPS servers and a real `openssl ocsp` responder:
 // each bad certificate fails with its own code, revocation by CRL, OCSP and staple,
 // failOpen, caching, and the node:tls path.
+import { connect as tlsConnect } from 'node:tls'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createClientTlsConnector } from '../src/client.js'
 import { isTlsError, type TlsError, toTlsError } from '../src/errors.js'
@@ -198,6 +199,59 @@ describe('good certificates pass', () => {
     expect(error.code).toBe('X_ERR_TLS_CERT_REVOKED')
   })
 })
+
+describe('hostile staples', () => {
+  it.each([
+    { name: 'random bytes', staple: () => Buffer.from('this is not an OCSP response') },
+    { name: 'a response about another certificate', staple: () => 'revoked-staple' as const },
+  ])('falls back to the responder when the staple is $name', async ({ staple }) => {
+    // A server that staples whatever it is told to.
+    const revokedStaple = await stapleOf(pki.revoked)
+    const bytes = staple()
+    const target = await startHttps({ key: { cert: pki.server.chain, key: pki.server.key } })
+    target.server.on('OCSPRequest', (_cert: Buffer, _issuer: Buffer, done: (e: null, r: Buffer) => void) =>
+      done(null, bytes === 'revoked-staple' ? revokedStaple : bytes),
+    )
+    const rec = record('x:tls:revocation-checked')
+    try {
+      const res = await fetchWithConfig(
+        { ca: pki.root.cert, certValidation: { type: 'ocsp-stapling' } },
+        target.localUrl,
+      )
+      expect(res.status).toBe(200)
+      expect(rec.on('x:tls:revocation-checked')).toEqual([
+        expect.objectContaining({ status: 'good', source: 'ocsp' }),
+      ])
+    } finally {
+      rec.stop()
+      await target.close()
+    }
+  })
+})
+
+/** A real, verified-good-or-revoked OCSP response for `issued`, fetched the way the stapler does. */
+async function stapleOf(issued: Issued): Promise<Buffer> {
+  const target = await startHttps({ key: { cert: issued.chain, key: issued.key }, ocspStapling: true })
+  try {
+    await target.tls.stapleReady()
+    return await new Promise<Buffer>((resolve, reject) => {
+      const socket = tlsConnect({
+        host: '127.0.0.1',
+        port: target.port,
+        servername: 'localhost',
+        ca: pki.root.cert,
+        requestOCSP: true,
+      } as never)
+      socket.once('OCSPResponse', (r: Buffer) => {
+        socket.destroy()
+        resolve(r)
+      })
+      socket.once('error', reject)
+    })
+  } finally {
+    await target.close()
+  }
+}
 
 describe('caching', () => {
   it('answers later connections from the cache, without the responder', async () => {

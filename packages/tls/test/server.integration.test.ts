@@ -252,6 +252,83 @@ describe('SNI', () => {
   })
 })
 
+describe('hostile clients', () => {
+  it.each([
+    {
+      name: 'plain HTTP on the TLS port',
+      bytes: Buffer.from('GET / HTTP/1.1\r\nhost: x\r\n\r\n'),
+      reported: true,
+    },
+    {
+      name: 'a malformed ClientHello',
+      bytes: Buffer.from([0x16, 0x03, 0x01, 0x00, 0x04, 0x01, 0x00, 0x00, 0xfc]),
+      reported: true,
+    },
+    { name: 'an oversized record', bytes: Buffer.from('\x16\x03\x01\xff\xff garbage'), reported: true },
+    // Whether Node reports a record cut short by EOF depends on which it reads first.
+    {
+      name: 'a record cut short',
+      bytes: Buffer.from([0x16, 0x03, 0x01, 0x01, 0x00, 0x01, 0x00]),
+      reported: undefined,
+    },
+  ])('drops $name and goes on serving', async ({ bytes, reported }) => {
+    const target = await startHttps({ key: serverKey() })
+    const rec = record('x:tls:client-rejected')
+    try {
+      const socket = netConnect(target.port, '127.0.0.1')
+      socket.on('error', () => {})
+      const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()))
+      socket.resume()
+      socket.end(bytes)
+      await closed
+      if (reported !== undefined) expect(rec.on('x:tls:client-rejected').length > 0).toBe(reported)
+      expect((await fetchWithConfig({ ca: pki.root.cert }, target.localUrl)).status).toBe(200)
+      await target.drained()
+    } finally {
+      rec.stop()
+      await target.close()
+    }
+  })
+
+  it.each([
+    { name: 'empty labels', servername: 'a..example.test' },
+    { name: 'a lone wildcard label', servername: '*.wild.example.test' },
+    {
+      name: 'a 250-character name',
+      servername: `${'a'.repeat(60)}.${'b'.repeat(60)}.${'c'.repeat(60)}.${'d'.repeat(60)}.test`,
+    },
+    { name: 'a trailing dot', servername: 'a.example.test.' },
+  ])('answers an SNI name with $name from a known context, never crashing', async ({ servername }) => {
+    const target = await startHttps({
+      key: serverKey(),
+      sni: {
+        'a.example.test': { cert: pki.sniA.chain, key: pki.sniA.key },
+        '*.wild.example.test': { cert: pki.sniWildcard.chain, key: pki.sniWildcard.key },
+      },
+    })
+    try {
+      const cn = await new Promise<unknown>((resolve, reject) => {
+        const socket = tlsConnect({
+          host: '127.0.0.1',
+          port: target.port,
+          servername,
+          rejectUnauthorized: false,
+        })
+        socket.once('secureConnect', () => {
+          const subject = socket.getPeerCertificate().subject
+          socket.destroy()
+          resolve(subject?.CN)
+        })
+        socket.once('error', reject)
+      })
+      expect(['localhost', 'a.example.test', '*.wild.example.test']).toContain(cn)
+      await target.drained()
+    } finally {
+      await target.close()
+    }
+  })
+})
+
 describe('ALPN', () => {
   it.each([
     { name: 'curl --http2 gets h2', flag: '--http2', version: '2.0' },
@@ -343,6 +420,34 @@ describe('OCSP stapling', () => {
         ),
       )
       expect(toTlsError(error)).toMatchObject({ code: 'X_ERR_TLS_CERT_REVOKED', source: 'ocsp-staple' })
+    } finally {
+      await target.close()
+    }
+  })
+
+  it('staples the response of the certificate SNI chose', async () => {
+    const target = await startHttps({
+      key: serverKey(),
+      sni: { 'a.example.test': { cert: pki.sniA.chain, key: pki.sniA.key } },
+      ocspStapling: true,
+    })
+    try {
+      await target.tls.stapleReady()
+      expect(target.tls.staplingStatus().map((s) => s.stapling)).toEqual([true, true])
+      for (const [servername, serial] of [
+        ['a.example.test', pki.sniA.serial],
+        ['localhost', pki.server.serial],
+      ] as const) {
+        const output = await sClient(target.port, [
+          '-status',
+          '-servername',
+          servername,
+          '-CAfile',
+          pki.root.certFile,
+        ])
+        expect(output).toContain('Cert Status: good')
+        expect(output).toContain(`Serial Number: ${serial}`)
+      }
     } finally {
       await target.close()
     }
