@@ -128,7 +128,8 @@ export function checkPackedManifest({ manifest, files, hasChangelog }: ManifestI
   ]
   for (const target of new Set(targets)) {
     if (!published.has(target.replace(/^\.\//, ''))) {
-      report('not-published', `${target} is referenced but not in the tarball (was it built?)`)
+      const hint = target.startsWith('./dist/') ? ' (was it built?)' : ''
+      report('not-published', `${target} is referenced but not in the tarball${hint}`)
     }
   }
 
