@@ -238,7 +238,9 @@ async function checkOne(pkg: WorkspacePackage, ctx: Context): Promise<Record<Che
 
   let packed: Packed
   try {
-    packed = await timed(ctx.phases, 'pack', () => ctx.packing.get(pkg.name)!)
+    const job = ctx.packing.get(pkg.name)
+    if (job === undefined) throw new Error(`${pkg.name} is private: it is never published`)
+    packed = await timed(ctx.phases, 'pack', () => job)
     checks.pack = outcome([])
   } catch (error) {
     checks.pack = failure(error)
