@@ -28,6 +28,8 @@ function parseArgs(argv: readonly string[]): Args {
   return args
 }
 
+const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`
+
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2))
   const workspace = discoverPackages(join(root, 'packages'))
@@ -46,7 +48,7 @@ async function main(): Promise<number> {
   }
   const tmp = mkdtempSync(join(tmpdir(), 'x-check-packages-'))
   const started = performance.now()
-  console.log(`checking ${packages.length} packages in ${tmp}`)
+  console.log(`checking ${plural(packages.length, 'package')} in ${tmp}`)
   for (const p of privates) console.log(`  ${p.name}: private, not published, not checked`)
 
   let reports: PackageReport[]
@@ -76,7 +78,7 @@ async function main(): Promise<number> {
   console.log(`\n${renderReports(reports)}\n`)
   const failedPackages = reports.filter((r) => checkNames.some((c) => r.checks[c].status !== 'ok'))
   console.log(
-    `package checks: ${ok} ok, ${failed} failed, ${skippedChecks} skipped; ${packages.length} packages in ${seconds.toFixed(1)} s` +
+    `package checks: ${ok} ok, ${failed} failed, ${skippedChecks} skipped; ${plural(packages.length, 'package')} in ${seconds.toFixed(1)} s` +
       (failedPackages.length > 0 ? ` (failing: ${failedPackages.map((r) => r.name).join(', ')})` : ''),
   )
   if (args.keep) console.log(`consumer projects kept in ${tmp}`)

@@ -33,7 +33,9 @@ export function createConsumer(dir: string, name: string): void {
 
 /**
  * `npm install` of `specs` (tarball paths and `name@range`) into `dir`. `--engine-strict`
- * makes a dependency that does not support this Node version an error, not a warning.
+ * makes a dependency that does not support this Node version an error, not a warning; the
+ * peer settings are pinned so a user's npmrc (`legacy-peer-deps`, `omit=peer`) cannot drop
+ * the peers a real user gets.
  */
 export function npmInstall(dir: string, specs: readonly string[]): Promise<RunResult> {
   const args = [
@@ -43,6 +45,9 @@ export function npmInstall(dir: string, specs: readonly string[]): Promise<RunRe
     '--ignore-scripts',
     '--prefer-offline',
     '--engine-strict',
+    '--legacy-peer-deps=false',
+    '--include=peer',
+    '--include=optional',
     '--loglevel=error',
     ...specs,
   ]
