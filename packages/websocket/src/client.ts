@@ -89,12 +89,17 @@ function parseUrl(url: string | URL): URL {
  * (anything but close code 1000, or the client's own `close()`) leads to reconnection with
  * back-off; `onOpen` runs again on every new connection.
  */
-export class WebSocketClient implements WebSocketCaller, ConnectionOwner {
+export class WebSocketClient implements WebSocketCaller {
   /** The URL connected to. */
   readonly url: string
   readonly id: string = randomUUID()
   readonly attributes: Map<string | symbol, unknown> = new Map()
   private readonly hub: ConnectionHub
+  // The owner hooks stay off the public type, so the declarations do not expose ws or Connection.
+  private readonly owner: ConnectionOwner = {
+    handshakeFailed: (connection, error) => this.onHandshakeFailed(connection, error),
+    closed: (connection, code, reason) => this.onConnectionClosed(connection, code, reason),
+  }
   private readonly wsOptions: Record<string, unknown>
   private readonly protocols: string[]
   private readonly retry: ResolvedRetry | undefined
@@ -273,7 +278,7 @@ export class WebSocketClient implements WebSocketCaller, ConnectionOwner {
     this.statusCode = undefined
     const ws = new WebSocket(this.url, this.protocols, this.wsOptions)
     // The Connection attaches the 'error' listener before the socket can emit anything.
-    const connection = new Connection(ws, this.hub, undefined, this.secure, this)
+    const connection = new Connection(ws, this.hub, undefined, this.secure, this.owner)
     connection.caller = this
     this.current = connection
     ws.on('upgrade', (res: IncomingMessage) => {
@@ -299,13 +304,13 @@ export class WebSocketClient implements WebSocketCaller, ConnectionOwner {
     })
   }
 
-  /** ConnectionOwner: an attempt failed before the connection opened. */
-  handshakeFailed(_connection: Connection, error: unknown): void {
+  /** An attempt failed before the connection opened. */
+  private onHandshakeFailed(_connection: Connection, error: unknown): void {
     this.lastFailure = error
   }
 
-  /** ConnectionOwner: a connection (or an attempt) ended. */
-  closed(connection: Connection, code: number, _reason: string): void {
+  /** A connection (or an attempt) ended. */
+  private onConnectionClosed(connection: Connection, code: number, _reason: string): void {
     if (connection !== this.current) return
     if (this.lifecycle === 'closed') return
     const wasOpen = connection.opened
