@@ -10,6 +10,7 @@ import { type CompiledService, compileService, ServiceTable } from './compile.js
 import { type ListenerOptions, type ResolvedOptions, resolveOptions } from './options.js'
 import { Dispatcher } from './pipeline.js'
 import { rawProblemResponse } from './problem.js'
+import type { Service } from './types.js'
 
 const startChannel = channel('x:http:listener-start')
 const stopChannel = channel('x:http:listener-stop')
@@ -51,6 +52,8 @@ export class Listener {
    * `X_ERR_HTTP_DUPLICATE_BASE_PATH` when another service has the same base path (and host).
    * Works before and after `start()`.
    */
+  attach(service: Service): this
+  attach(service: object): this
   attach(service: object): this {
     this.assertOpen()
     if (this.services.some((s) => s.source === service)) {
