@@ -11,6 +11,7 @@ import { type ListenerOptions, type ResolvedOptions, resolveOptions } from './op
 import { Dispatcher } from './pipeline.js'
 import { rawProblemResponse } from './problem.js'
 import type { Service } from './types.js'
+import { DOOMED } from './writer.js'
 
 const startChannel = channel('x:http:listener-start')
 const stopChannel = channel('x:http:listener-stop')
@@ -195,7 +196,8 @@ export class Listener {
         keepAliveTimeout: o.keepAliveTimeout,
         // Node checks timeouts on this interval (30 s by default): keep it a fraction of the shortest timeout.
         connectionsCheckingInterval: Math.max(25, Math.min(1_000, Math.floor(shortest / 4))),
-        requireHostHeader: true,
+        // Checked in the pipeline, which answers with a problem body (Node's own 400 has none).
+        requireHostHeader: false,
         noDelay: true,
       },
       this.dispatcher.onRequest,
@@ -231,6 +233,13 @@ export class Listener {
       code === 'HPE_INVALID_EOF_STATE'
     ) {
       socket.destroy()
+      return
+    }
+    if (res != null && res.req.complete && code !== 'ERR_HTTP_REQUEST_TIMEOUT') {
+      // The request in flight arrived whole; the bytes after it are what is malformed. Answer
+      // that request, then close: the bad bytes get no answer of their own.
+      ;(socket as Socket & { [DOOMED]?: true })[DOOMED] = true
+      res.shouldKeepAlive = false
       return
     }
     let answer: HttpErrorCode

@@ -6,7 +6,7 @@
 import { channel } from 'node:diagnostics_channel'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Readable } from 'node:stream'
-import { HttpError } from '../errors.js'
+import { HttpError, isHttpError } from '../errors.js'
 import { bindParam, convertPath, headerList, parseParams, queryString } from './binding.js'
 import { checkContentType, convertBody, hasBody, readBody, streamBody, validateBody } from './body.js'
 import type { CompiledResource, ServiceTable } from './compile.js'
@@ -64,6 +64,11 @@ export class Dispatcher {
       this.reject(ctx, raise('X_ERR_HTTP_HEADERS_TOO_LARGE', 'the request has too many header fields'))
       return
     }
+    if (req.headers.host === undefined && req.httpVersionMinor === 1) {
+      // RFC 9112 §3.2: a server MUST answer 400 to an HTTP/1.1 request without Host.
+      this.reject(ctx, raise('X_ERR_HTTP_BAD_REQUEST', 'an HTTP/1.1 request needs a Host header'))
+      return
+    }
     if (url.charCodeAt(0) !== 47 /* / */) {
       const origin = originForm(url, req.method === 'OPTIONS')
       if (origin === undefined) {
@@ -93,9 +98,9 @@ export class Dispatcher {
     }
   }
 
-  /** Answers a request rejected before any filter ran (limits), and closes its connection. */
+  /** Answers a request rejected before any filter ran (limits); closes its connection unless keep-alive is ALWAYS. */
   private reject(ctx: RequestContext, error: HttpError): void {
-    ctx.closeAfter = true
+    ctx.closeAfter = this.keepAlive !== 'ALWAYS'
     ctx.answered = true
     this.writeProblem(ctx, error)
   }
@@ -266,9 +271,20 @@ export class Dispatcher {
     this.invoke(ctx, r)
   }
 
-  /** A body that was not read to its end leaves the connection unusable: close it after the answer. */
+  /**
+   * A request refused before its body was read: AUTO closes the connection rather than read
+   * a body nobody wants; ALWAYS lets Node drain it and keeps the connection, unless the body
+   * is over the limit or the client stopped sending it.
+   */
   private failBody(ctx: RequestContext, e: unknown): void {
-    if (!ctx.request.complete) ctx.closeAfter = true
+    if (
+      !ctx.request.complete &&
+      (this.keepAlive !== 'ALWAYS' ||
+        isHttpError(e, 'X_ERR_HTTP_BODY_TOO_LARGE') ||
+        isHttpError(e, 'X_ERR_HTTP_BODY_ABORTED'))
+    ) {
+      ctx.closeAfter = true
+    }
     this.failOut(ctx, e, ctx.passed)
   }
 

@@ -191,7 +191,11 @@ export interface Context<S extends ContextShape = ContextShape> {
 
 /** How responses are framed. AUTO: `Content-Length` when the size is known, chunked for streams. */
 export type ChunkingPolicy = 'AUTO' | 'ALWAYS' | 'NEVER'
-/** Keep-alive. AUTO: as the request asks (HTTP/1.1 default on); ALWAYS: also for HTTP/1.0; NEVER: close after each response. */
+/**
+ * Keep-alive. AUTO: as the request asks (RFC 9112), closing after a request refused with its
+ * body unread; ALWAYS: also keep those, draining the body (within `maxBodySize`); NEVER: close
+ * after each response. A client's `Connection: close` is honoured under every policy.
+ */
 export type KeepAlivePolicy = 'AUTO' | 'ALWAYS' | 'NEVER'
 
 /** A resource: a path template under the service's base path, its methods, its binding and its handler. */

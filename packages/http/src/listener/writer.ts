@@ -52,11 +52,19 @@ function bodyless(status: number): boolean {
   return status === 204 || status === 304 || status < 200
 }
 
+/** Marks a socket whose parser failed after a whole request: its response must close it. */
+export const DOOMED: unique symbol = Symbol('x.http.doomed') as never
+
 function applyKeepAlive(ctx: RequestContext): void {
   const d = ctx.dispatcher
   const res = ctx.res
   if (d.stopping || ctx.closeAfter || d.keepAlive === 'NEVER') res.shouldKeepAlive = false
-  else if (d.keepAlive === 'ALWAYS' && !res.shouldKeepAlive && !clientAskedClose(ctx.request)) {
+  else if (
+    d.keepAlive === 'ALWAYS' &&
+    !res.shouldKeepAlive &&
+    !clientAskedClose(ctx.request) &&
+    (ctx.request.socket as { [DOOMED]?: true })[DOOMED] !== true
+  ) {
     res.shouldKeepAlive = true
   }
 }

@@ -39,6 +39,7 @@ export interface Served {
     status: number
     headers: Record<string, string | string[] | undefined>
     text: string
+    // biome-ignore lint/suspicious/noExplicitAny: test bodies are checked with toEqual, not by type
     json(): any
   }>
   /** Closes the client Agent, waits for the server's sockets to close, stops the Listener (once). */
