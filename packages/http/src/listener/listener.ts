@@ -235,7 +235,7 @@ export class Listener {
       socket.destroy()
       return
     }
-    if (res != null && res.req.complete && code !== 'ERR_HTTP_REQUEST_TIMEOUT') {
+    if (res?.req.complete === true && code !== 'ERR_HTTP_REQUEST_TIMEOUT') {
       // The request in flight arrived whole; the bytes after it are what is malformed. Answer
       // that request, then close: the bad bytes get no answer of their own.
       ;(socket as Socket & { [DOOMED]?: true })[DOOMED] = true
