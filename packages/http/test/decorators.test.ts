@@ -142,6 +142,7 @@ describe('decorators', () => {
 
   it('rejects @ResourceConfig on a static method with X_ERR_HTTP_INVALID_SERVICE', () => {
     expect(() => {
+      // biome-ignore lint/complexity/noStaticOnlyClass: the point is a decorator on a static method
       class Bad {
         @ResourceConfig({ path: '/x' })
         static x() {

@@ -11,9 +11,15 @@ function json(res: ServerResponse, status: number, body: string): void {
 }
 
 function users(req: IncomingMessage, res: ServerResponse): void {
-  if (req.headers['x-token'] !== TOKEN) return json(res, 401, '{"error":"unauthorized"}')
+  if (req.headers['x-token'] !== TOKEN) {
+    json(res, 401, '{"error":"unauthorized"}')
+    return
+  }
   const id = Number(req.url!.slice(7))
-  if (!Number.isInteger(id)) return json(res, 400, '{"error":"bad id"}')
+  if (!Number.isInteger(id)) {
+    json(res, 400, '{"error":"bad id"}')
+    return
+  }
   const chunks: Buffer[] = []
   req.on('data', (c: Buffer) => chunks.push(c))
   req.on('end', () => {
@@ -21,7 +27,8 @@ function users(req: IncomingMessage, res: ServerResponse): void {
     try {
       body = JSON.parse(Buffer.concat(chunks).toString('utf8'))
     } catch {
-      return json(res, 400, '{"error":"bad json"}')
+      json(res, 400, '{"error":"bad json"}')
+      return
     }
     json(res, 201, JSON.stringify({ id, name: body.name, by: USER }))
   })
