@@ -183,9 +183,8 @@ export class Dispatcher {
         this.answerOptions(ctx, allow)
         return
       }
-      const e = new HttpError(405, `${ctx.method} is not allowed here`, {
-        code: 'X_ERR_HTTP_METHOD_NOT_ALLOWED',
-        headers: { allow: allow.join(', ') },
+      const e = raise('X_ERR_HTTP_METHOD_NOT_ALLOWED', `${ctx.method} is not allowed here`, undefined, {
+        allow: allow.join(', '),
       })
       this.failOut(ctx, e, ctx.passed)
       return
