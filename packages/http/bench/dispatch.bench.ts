@@ -8,8 +8,8 @@ import { IncomingMessage, ServerResponse } from 'node:http'
 import { Socket } from 'node:net'
 import { Listener } from '@x/http'
 
-const N = 200_000
-const ROUNDS = 7
+const N = 20_000
+const ROUNDS = 25
 
 class NullSocket extends Socket {
   override write(): boolean {

@@ -18,10 +18,11 @@ const TRANSFER_ENCODING = 'transfer-encoding'
 
 type StreamBody = Readable | ReadableStream | AsyncIterable<unknown>
 
+// Duck-typed: reading the global ReadableStream runs Node's lazy getter on every call.
 function isStream(body: object): body is StreamBody {
   return (
     typeof (body as Readable).pipe === 'function' ||
-    (typeof ReadableStream !== 'undefined' && body instanceof ReadableStream) ||
+    typeof (body as ReadableStream).getReader === 'function' ||
     typeof (body as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function'
   )
 }
@@ -126,10 +127,11 @@ export function writeResponse(
   const chunking = ctx.resource?.chunking ?? ctx.dispatcher.chunking
   if (headers === undefined && chunking !== 'ALWAYS' && !bodyless(status)) {
     // The common case, kept free of header merging: one object literal, one writeHead.
-    if (payload === undefined) res.writeHead(status, { [CONTENT_LENGTH]: 0 })
+    // Literal keys: an object literal with computed keys skips V8's fast literal path.
+    if (payload === undefined) res.writeHead(status, { 'content-length': 0 })
     else {
       const length = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length
-      res.writeHead(status, { [CONTENT_TYPE]: type, [CONTENT_LENGTH]: length })
+      res.writeHead(status, { 'content-type': type, 'content-length': length })
     }
     res.end(payload)
     return true
