@@ -336,6 +336,39 @@ describe('errors', () => {
     expect(server.logger.warnings).toHaveLength(1)
   })
 
+  it('survives a logger that throws, in sync and async handlers', async () => {
+    const logger = {
+      error() {
+        throw new Error('logger down')
+      },
+      warn() {
+        throw new Error('logger down')
+      },
+    }
+    server = await serve(
+      {
+        resources: [
+          {
+            path: '/sync',
+            handler: () => {
+              throw new Error('x')
+            },
+          },
+          {
+            path: '/async',
+            handler: async () => {
+              throw new Error('x')
+            },
+          },
+          { path: '/ok', handler: () => 'ok' },
+        ],
+      },
+      { logger },
+    )
+    for (const path of ['/sync', '/async']) expect((await server.fetch(path)).status).toBe(500)
+    expect((await server.fetch('/ok')).text).toBe('ok')
+  })
+
   it('brands HttpError so isHttpError holds across copies and checks the code', () => {
     const e = new HttpError(404, 'x')
     expect(isHttpError(e)).toBe(true)

@@ -54,8 +54,18 @@ export class Dispatcher {
 
   /** The `request` (and `checkContinue`) listener of the Node server. */
   readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    let url = req.url!
-    const ctx = new RequestContext(this, req, res, url)
+    const ctx = new RequestContext(this, req, res, req.url!)
+    try {
+      this.dispatch(ctx)
+    } catch (e) {
+      // Only a fault of the Listener itself lands here: never let it reach Node's parser.
+      this.panic(ctx, e)
+    }
+  }
+
+  private dispatch(ctx: RequestContext): void {
+    const req = ctx.request
+    let url = ctx.url
     if (url.length > this.maxUriLength) {
       this.reject(ctx, raise('X_ERR_HTTP_URI_TOO_LONG', 'the URI is too long'))
       return
@@ -120,9 +130,11 @@ export class Dispatcher {
         return
       }
       if (isThenable(out)) {
-        out.then(
+        this.after(
+          ctx,
+          out,
           (v) => this.afterRequestFilter(ctx, i, v),
-          (e: unknown) => this.failIn(ctx, i, e),
+          (e) => this.failIn(ctx, i, e),
         )
         return
       }
@@ -247,18 +259,19 @@ export class Dispatcher {
           const charset = checkContentType(req, plan)
           if (plan.kind === 'stream') ctx.body = streamBody(req, ctx.res, plan.maxSize)
           else {
-            readBody(req, ctx.res, plan.maxSize)
-              .then((buf) => {
-                if (buf.length === 0 && plan.optional) return undefined
-                return validateBody(plan, convertBody(plan.kind, buf, charset))
-              })
-              .then(
-                (value) => {
-                  ctx.body = value
-                  this.invoke(ctx, r)
-                },
-                (e: unknown) => this.failBody(ctx, e),
-              )
+            const bound = readBody(req, ctx.res, plan.maxSize).then((buf) => {
+              if (buf.length === 0 && plan.optional) return undefined
+              return validateBody(plan, convertBody(plan.kind, buf, charset))
+            })
+            this.after(
+              ctx,
+              bound,
+              (value) => {
+                ctx.body = value
+                this.invoke(ctx, r)
+              },
+              (e) => this.failBody(ctx, e),
+            )
             return
           }
         }
@@ -296,9 +309,11 @@ export class Dispatcher {
       return
     }
     if (isThenable(out)) {
-      out.then(
+      this.after(
+        ctx,
+        out,
         (v) => this.complete(ctx, v, undefined),
-        (e: unknown) => this.failOut(ctx, e, ctx.passed),
+        (e) => this.failOut(ctx, e, ctx.passed),
       )
       return
     }
@@ -374,9 +389,11 @@ export class Dispatcher {
         return
       }
       if (isThenable(out)) {
-        out.then(
+        this.after(
+          ctx,
+          out,
           () => this.outward(ctx, response, k - 1),
-          (e: unknown) => this.failAfter(ctx, e, k),
+          (e) => this.failAfter(ctx, e, k),
         )
         return
       }
@@ -458,9 +475,11 @@ export class Dispatcher {
         continue
       }
       if (isThenable(out)) {
-        out.then(
+        this.after(
+          ctx,
+          out,
           (v) => this.afterErrorFilter(ctx, error, j, step, v),
-          (e: unknown) => this.errorFilters(ctx, e, j + step, step),
+          (e) => this.errorFilters(ctx, e, j + step, step),
         )
         return
       }
@@ -492,6 +511,24 @@ export class Dispatcher {
     if (res.headersSent && !res.writableEnded) res.destroy()
   }
 
+  /** Continues the pipeline once `pending` settles; a fault in the continuation itself is contained. */
+  private after(
+    ctx: RequestContext,
+    pending: PromiseLike<unknown>,
+    ok: (value: unknown) => void,
+    fail: (error: unknown) => void,
+  ): void {
+    Promise.resolve(pending)
+      .then(ok, fail)
+      .catch((e: unknown) => this.panic(ctx, e))
+  }
+
+  /** The Listener itself failed (or a warn logger threw): log it and drop the connection. */
+  private panic(ctx: RequestContext, error: unknown): void {
+    this.report(ctx, error)
+    ctx.res.destroy()
+  }
+
   /** A streamed response body failed midway: the connection is closed so the client sees a truncated body. */
   streamFailed(ctx: RequestContext, error: unknown): void {
     const res = ctx.res
@@ -501,12 +538,16 @@ export class Dispatcher {
     this.report(ctx, error)
   }
 
-  /** Logs a server-side failure and publishes it on `x:http:listener-error`. */
+  /** Logs a server-side failure and publishes it on `x:http:listener-error`; a throwing logger is ignored. */
   private report(ctx: RequestContext, error: unknown): void {
-    this.options.logger.error(
-      { err: error, method: ctx.method, url: ctx.url, template: ctx.template },
-      'request failed',
-    )
+    try {
+      this.options.logger.error(
+        { err: error, method: ctx.method, url: ctx.url, template: ctx.template },
+        'request failed',
+      )
+    } catch {
+      // A failing logger must not cost the client its answer.
+    }
     if (errorChannel.hasSubscribers)
       errorChannel.publish({ error, request: ctx.request, template: ctx.template })
   }
