@@ -36,6 +36,7 @@ export { retry } from './client/retry.js'
 // Listener
 export type { HttpErrorCode, HttpErrorHeaders, HttpErrorOptions } from './errors.js'
 export { HttpError, isHttpError } from './errors.js'
+export type { WorkersOptions } from './listener/cluster.js'
 export type { GracefulStopOptions } from './listener/listener.js'
 export { Listener } from './listener/listener.js'
 export type { ListenerLogger, ListenerOptions } from './listener/options.js'

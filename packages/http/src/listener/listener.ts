@@ -6,6 +6,7 @@ import { channel } from 'node:diagnostics_channel'
 import { createServer, type Server, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import { configError, type HttpErrorCode } from '../errors.js'
+import { isClusterPrimary, reportWorkerFailure, serveAsWorker, WorkerPool, workerPort } from './cluster.js'
 import { type CompiledService, compileService, ServiceTable } from './compile.js'
 import { type ListenerOptions, type ResolvedOptions, resolveOptions } from './options.js'
 import { Dispatcher } from './pipeline.js'
@@ -41,6 +42,8 @@ export class Listener {
   private readonly sockets = new Set<Socket>()
   private readonly answered = new WeakSet<Socket>()
   private stopping: Promise<void> | undefined
+  /** The forked workers, in the primary of a clustered Listener. */
+  private pool: WorkerPool | undefined
 
   constructor(options: ListenerOptions) {
     this.options = resolveOptions(options)
@@ -78,6 +81,7 @@ export class Listener {
 
   /** The bound port once started (the OS's pick when 0 was asked for), else the configured one. */
   get port(): number {
+    if (this.pool !== undefined) return this.pool.port
     const address = this.server?.address()
     return typeof address === 'object' && address !== null ? address.port : this.options.port
   }
@@ -88,12 +92,14 @@ export class Listener {
       throw configError('X_ERR_HTTP_LISTENER_STATE', `start() called on a ${this.state} Listener`)
     }
     this.state = 'starting'
+    if (isClusterPrimary(this.options.workers)) return this.startWorkers()
     const server = this.createServer()
     this.server = server
+    const port = workerPort(this.options.workers, this.options.port)
     try {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject)
-        server.listen(this.options.port, this.options.host, () => {
+        server.listen(port, this.options.host, () => {
           server.off('error', reject)
           resolve()
         })
@@ -101,6 +107,7 @@ export class Listener {
     } catch (e) {
       this.state = 'stopped'
       this.server = undefined
+      reportWorkerFailure(this.options.workers, (e as { code?: string }).code)
       throw configError(
         'X_ERR_HTTP_LISTEN_FAILED',
         `could not listen on ${this.options.host ?? '*'}:${this.options.port}`,
@@ -109,7 +116,34 @@ export class Listener {
     }
     this.state = 'started'
     if (startChannel.hasSubscribers) startChannel.publish({ listener: this, port: this.port })
+    serveAsWorker(this.options.workers, this.port, this.stopForPrimary)
   }
+
+  /** Process ids of the workers alive now (cluster primary only; empty otherwise). */
+  get workerPids(): number[] {
+    return this.pool?.pids ?? []
+  }
+
+  /** Cluster primary: forks the workers and resolves once every one listens. */
+  private async startWorkers(): Promise<void> {
+    const pool = new WorkerPool(
+      this.options.workers!,
+      this.options.port,
+      this.options.host,
+      this.options.logger,
+    )
+    this.pool = pool
+    try {
+      await pool.start()
+    } catch (e) {
+      this.state = 'stopped'
+      throw e
+    }
+    this.state = 'started'
+    if (startChannel.hasSubscribers) startChannel.publish({ listener: this, port: this.port })
+  }
+
+  private readonly stopForPrimary = (timeout: number): Promise<void> => this.stop(timeout)
 
   /**
    * Stops accepting connections and lets in-flight requests finish: each is answered with
@@ -135,6 +169,15 @@ export class Listener {
   private stop(timeout: number): Promise<void> {
     if (this.stopping !== undefined) {
       if (timeout === 0) this.destroyAll()
+      return this.stopping
+    }
+    if (this.pool !== undefined && this.state === 'started') {
+      this.state = 'stopping'
+      this.stopping = this.pool.stop(timeout).then(() => {
+        this.state = 'stopped'
+        if (stopChannel.hasSubscribers)
+          stopChannel.publish({ listener: this, graceful: timeout !== 0, forced: 0 })
+      })
       return this.stopping
     }
     const server = this.server

@@ -2,6 +2,7 @@
 // chosen for a server on the open internet (slowloris, oversized input), not for a benchmark.
 
 import { configError } from '../errors.js'
+import { type ResolvedWorkers, resolveWorkers, type WorkersOptions } from './cluster.js'
 import type { ChunkingPolicy, Filter, KeepAlivePolicy } from './types.js'
 
 /** Where the Listener reports handler failures (pino-compatible: `logger.error(obj, msg)`). */
@@ -44,6 +45,11 @@ export interface ListenerOptions {
   chunking?: ChunkingPolicy
   /** Where 500s and other failures are logged. @defaultValue a logger writing to `console.error` */
   logger?: ListenerLogger
+  /**
+   * Serve from this many `node:cluster` worker processes (`'auto'`: one per core); the
+   * primary forks, restarts and stops them and serves nothing itself. @defaultValue one process, no cluster
+   */
+  workers?: number | 'auto' | WorkersOptions
 }
 
 /** Options after defaults: what the Listener runs with. */
@@ -64,6 +70,7 @@ export interface ResolvedOptions {
   readonly keepAlive: KeepAlivePolicy
   readonly chunking: ChunkingPolicy
   readonly logger: ListenerLogger
+  readonly workers: ResolvedWorkers | undefined
 }
 
 const consoleLogger: ListenerLogger = {
@@ -92,6 +99,7 @@ const KNOWN = new Set([
   'keepAlive',
   'chunking',
   'logger',
+  'workers',
 ])
 
 const POLICIES = ['AUTO', 'ALWAYS', 'NEVER'] as const
@@ -197,5 +205,6 @@ export function resolveOptions(options: ListenerOptions): ResolvedOptions {
     keepAlive: policy<KeepAlivePolicy>(o.keepAlive, 'keepAlive', 'AUTO'),
     chunking: policy<ChunkingPolicy>(o.chunking, 'chunking', 'AUTO'),
     logger: logger as ListenerLogger,
+    workers: resolveWorkers(o.workers),
   }
 }
