@@ -140,6 +140,11 @@ export interface BalancerOptions {
    * @defaultValue true
    */
   depositRequests?: boolean
+  /**
+   * Requests for which this returns true go straight to the dispatcher below, unbalanced (a
+   * redirect that names one server, say).
+   */
+  bypass?: (options: DispatchOptions) => boolean
   /** The clock for ejections, in ms. @defaultValue `performance.now` */
   now?: () => number
   /** Random numbers in [0, 1) for least-request. @defaultValue `Math.random` */
@@ -187,6 +192,7 @@ const KNOWN = new Set([
   'panicThreshold',
   'retryBudget',
   'depositRequests',
+  'bypass',
   'now',
   'random',
 ])
@@ -397,6 +403,7 @@ function resolveBalancerOptions(options: unknown): { config: BalanceConfig; targ
   if (o.depositRequests !== undefined && typeof o.depositRequests !== 'boolean') {
     throw invalid('depositRequests', 'must be a boolean')
   }
+  if (o.bypass !== undefined && typeof o.bypass !== 'function') throw invalid('bypass', 'must be a function')
   const now = o.now ?? performance.now.bind(performance)
   if (typeof now !== 'function') throw invalid('now', 'must be a function')
   const random = o.random ?? Math.random
@@ -411,6 +418,7 @@ function resolveBalancerOptions(options: unknown): { config: BalanceConfig; targ
       panicThreshold: percent(o.panicThreshold, 'panicThreshold', 50),
       budget: (budget as RetryBudget | undefined) ?? null,
       deposit: o.depositRequests !== false,
+      bypass: (o.bypass as ((options: DispatchOptions) => boolean) | undefined) ?? null,
       now: now as () => number,
       random: random as () => number,
     },
@@ -429,7 +437,9 @@ export function balancer(options: BalancerOptions): BalancerInterceptor {
   const interceptor = (dispatch: Dispatch): Dispatch => {
     // Each target's own interceptor (its breaker) wraps the dispatch below this step.
     const dispatches = targets.map((t) => (t.interceptor === null ? dispatch : t.interceptor(dispatch)))
+    const bypass = config.bypass
     return function balancerDispatch(opts: DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+      if (bypass?.(opts)) return dispatch(opts, handler)
       if (config.deposit && config.budget !== null) config.budget.deposit()
       new BalanceHandler(state, dispatches, opts, handler).start()
       return true

@@ -123,6 +123,7 @@ describe('balancer options', () => {
       options: { targets: [ok], depositRequests: 1 },
       option: 'depositRequests',
     },
+    { name: 'a bypass that is not a function', options: { targets: [ok], bypass: true }, option: 'bypass' },
     { name: 'a clock that is not a function', options: { targets: [ok], now: 5 }, option: 'now' },
     { name: 'a random that is not a function', options: { targets: [ok], random: 0.5 }, option: 'random' },
   ])('refuses $name with X_ERR_POOL_INVALID_OPTION naming it', ({ options, option }) => {

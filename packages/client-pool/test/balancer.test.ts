@@ -196,6 +196,17 @@ describe('balancer: picking a target', () => {
     expect(a.seen).toEqual([])
   })
 
+  it('sends a request the bypass predicate picks straight below, to the origin it names', async () => {
+    const [a, b] = await three()
+    const { dispatcher } = balanced({
+      targets: [a.url],
+      bypass: (opts) => (opts.headers as Record<string, string> | undefined)?.['x-pin'] === '1',
+    })
+    const res = await request(`${b.url}/direct`, { dispatcher, headers: { 'x-pin': '1' } })
+    expect(await res.body.text()).toBe('b')
+    expect(a.seen).toEqual([])
+  })
+
   it('applies a target interceptor to that target only', async () => {
     const [a, b] = await three()
     const tagged: string[] = []

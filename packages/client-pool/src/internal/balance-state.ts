@@ -31,6 +31,7 @@ export interface BalanceConfig {
   readonly panicThreshold: number
   readonly budget: RetryBudget | null
   readonly deposit: boolean
+  readonly bypass: ((options: Dispatcher.DispatchOptions) => boolean) | null
   readonly now: () => number
   readonly random: () => number
 }
