@@ -8,11 +8,14 @@ export type { DeadlineOptions } from './client/deadline.js'
 export { deadline } from './client/deadline.js'
 export type { DecompressOptions } from './client/decompress.js'
 export { ACCEPT_ENCODING, decompress } from './client/decompress.js'
-export type { ClientErrorCode, ClientErrorDetails } from './client/errors.js'
+export type { ClientErrorCode, ClientErrorDetails, ClientTargetFailure } from './client/errors.js'
 export { ClientError, isClientError } from './client/errors.js'
 export type { InboundRequest } from './client/forward.js'
+export type { TargetStats } from './client/multi-target.js'
+export { FailoverClient, LoadBalanceClient } from './client/multi-target.js'
 export type {
   ChunkingPolicy,
+  CircuitBreakerConfig,
   ClientOptions,
   CompressionPolicy,
   FollowRedirectsOptions,
@@ -22,6 +25,7 @@ export type {
   ResolvedRedirects,
   ResolvedRetry,
   ResponseLimits,
+  RetryBudgetConfig,
   RetryConfig,
   RetryJitter,
 } from './client/options.js'
@@ -32,3 +36,9 @@ export type { BodyCheck, ResponseSchema } from './client/response.js'
 export { ClientResponse } from './client/response.js'
 export type { RetryOptions } from './client/retry.js'
 export { retry } from './client/retry.js'
+export type {
+  FailoverClientOptions,
+  LoadBalanceClientOptions,
+  MultiTargetOptions,
+  TargetConfig,
+} from './client/targets.js'
