@@ -494,6 +494,55 @@ describe('balancer: outlier ejection', () => {
     expect(panics).toEqual([{ panicking: true, healthy: 0, total: 2 }])
   })
 
+  it('spreads load over ejected targets too below the panic threshold, instead of piling it on the few healthy ones', async () => {
+    const bs = [await backend('a'), await backend('b'), await backend('c'), await backend('d')]
+    const setup = (panicThreshold: number) => {
+      bs[0]!.behave(500)
+      bs[1]!.behave(500)
+      const lb = balanced({
+        targets: [bs[0]!.url, bs[1]!.url, { url: bs[2]!.url, available: () => false }, bs[3]!.url],
+        failover: false,
+        outlierDetection: { consecutiveFailures: 1, maxEjectionPercent: 50 },
+        panicThreshold,
+      })
+      return lb
+    }
+    const calm = setup(0)
+    for (let i = 0; i < 3; i++) await get(calm.dispatcher) // a and b fail once each: both ejected
+    expect(calm.state.stats().map((t) => t.ejected)).toEqual([true, true, false, false])
+    bs[0]!.behave('ok')
+    bs[1]!.behave('ok')
+    expect(
+      new Set((await Promise.all([1, 2, 3, 4].map(() => get(calm.dispatcher)))).map((r) => r.body)),
+    ).toEqual(new Set(['d']))
+
+    const panicking = setup(50)
+    for (let i = 0; i < 3; i++) await get(panicking.dispatcher)
+    bs[0]!.behave('ok')
+    bs[1]!.behave('ok')
+    const spread = new Set<string>()
+    for (let i = 0; i < 6; i++) spread.add((await get(panicking.dispatcher)).body)
+    expect(spread).toEqual(new Set(['a', 'b', 'd'])) // 1 healthy of 4 is below 50 %
+    expect(panicking.state.panicking).toBe(true)
+  })
+
+  it('still sends a request to an ejected target when no other target can take it', async () => {
+    const [a, b] = await three()
+    a.behave('reset')
+    const { dispatcher, state } = balanced({
+      algorithm: 'failover',
+      targets: [a.url, b.url],
+      outlierDetection: { consecutiveFailures: 1, maxEjectionPercent: 50 },
+      panicThreshold: 0,
+    })
+    expect((await get(dispatcher)).body).toBe('b') // a fails once: ejected
+    expect(state.stats()[0]!.ejected).toBe(true)
+    await b.kill()
+    a.behave('ok')
+    // b refuses; the only target left is the ejected a, which now answers.
+    expect((await get(dispatcher)).body).toBe('a')
+  })
+
   it('counts an I/O error and an outlier status alike, and a success resets the streak', async () => {
     const [a] = await three()
     const { dispatcher, state } = balanced({

@@ -123,11 +123,21 @@ export class BalanceState {
   }
 
   /**
-   * The target for the next attempt of `req`, or undefined when none may take it. Throws
+   * The target for the next attempt of `req`, or undefined when none may take it: a target
+   * that is available, not tried by `req`, and not ejected unless in panic or unless only
+   * ejected targets are left. Throws
    * `X_ERR_POOL_BALANCER_RULE` when a custom rule throws or returns a target it was not offered.
    */
   pick(req: PickContext): TargetState | undefined {
-    const ignoreEjection = this.#ejectedCount > 0 && this.#refresh()
+    const panic = this.#ejectedCount > 0 && this.#refresh()
+    const t = this.#pick(req, panic)
+    // An ejected target still takes a request that no other target can (it would fail
+    // otherwise): ejection steers load away, it never leaves a request with nowhere to go.
+    if (t === undefined && !panic && this.#ejectedCount > 0) return this.#pick(req, true)
+    return t
+  }
+
+  #pick(req: PickContext, ignoreEjection: boolean): TargetState | undefined {
     const tried = req.tried
     const targets = this.targets
     const n = this.#n
@@ -204,16 +214,10 @@ export class BalanceState {
 
   /** Whether some target other than those `req` tried could take it now (no state changes). */
   hasCandidate(req: PickContext, current: TargetState): boolean {
-    const ignoreEjection = this.#ejectedCount > 0 && this.#refresh()
+    // Ejected targets count: pick() falls back on them when nothing else is left.
+    this.#refresh()
     for (const t of this.targets) {
-      if (
-        t !== current &&
-        (ignoreEjection || t.ejectedUntil === 0) &&
-        untried(t, req.tried) &&
-        t.isAvailable()
-      ) {
-        return true
-      }
+      if (t !== current && untried(t, req.tried) && t.isAvailable()) return true
     }
     return false
   }
