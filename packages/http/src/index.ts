@@ -1,6 +1,12 @@
 // The public surface of @x/http: the Listener and Client endpoints.
 
 // Client
+export type {
+  BalancerRequest,
+  BalancerRule,
+  BalancerTarget,
+  OutlierDetectionOptions,
+} from '@x/client-pool'
 export type { ChainStep } from './client/chain.js'
 export type { RequestHeaders, RequestOptions } from './client/client.js'
 export { Client } from './client/client.js'
