@@ -52,8 +52,9 @@ console.log(`POST /orders with failoverMethods [GET, POST] → ${retried.status}
 await lenient.close()
 
 // Every target down: one error, with each target's own failure.
-await new Promise<void>((resolve) => echo.close(() => resolve()))
+const stopped = new Promise<void>((resolve) => echo.close(() => resolve()))
 echo.closeAllConnections()
+await stopped
 const err = await failover.get('/greeting').catch((e: unknown) => e)
 if (isClientError(err, 'X_ERR_CLIENT_ALL_TARGETS_FAILED')) {
   console.log(`GET /greeting with every target down → ${err.code}`)

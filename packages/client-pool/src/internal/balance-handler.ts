@@ -113,6 +113,23 @@ const DELIVERING = 3
 const WAITING = 4
 const DONE = 5
 
+/**
+ * The context each attempt's `onRequestStart` gets: `target` (the target's URL) and `url`
+ * (the URL sent), the latter built only when read.
+ */
+class AttemptContext {
+  constructor(
+    readonly t: TargetState,
+    readonly path: string,
+  ) {}
+  get target(): string {
+    return this.t.url
+  }
+  get url(): string {
+    return `${this.t.origin}${this.t.basePath}${this.path}`
+  }
+}
+
 function fire(h: BalanceHandler): void {
   h.timer = undefined
   h.next()
@@ -256,11 +273,12 @@ export class BalanceHandler implements Handler, Controller, PickContext {
     this.#started = true
     const t = this.#current!
     // The caller learns which target this attempt went to (a redirect is resolved against it).
-    this.handler.onRequestStart?.(this, {
-      ...(context as object | undefined),
-      target: t.url,
-      url: `${t.origin}${t.basePath}${this.opts.path}`,
-    })
+    this.handler.onRequestStart?.(
+      this,
+      context === undefined || context === null
+        ? new AttemptContext(t, this.opts.path)
+        : { ...(context as object), target: t.url, url: `${t.origin}${t.basePath}${this.opts.path}` },
+    )
   }
 
   onRequestUpgrade(
@@ -315,7 +333,8 @@ export class BalanceHandler implements Handler, Controller, PickContext {
   onResponseEnd(_controller: Controller, trailers: ResponseHeaders): void {
     if (this.#phase === DISCARDING) {
       this.#settle()
-      this.#moveOn()
+      if (this.#aborted) this.#finish(this.#reason as Error)
+      else this.#moveOn()
       return
     }
     if (this.#phase !== DELIVERING) return
@@ -332,8 +351,10 @@ export class BalanceHandler implements Handler, Controller, PickContext {
     const t = this.#current
     this.#settle()
     if (phase === DISCARDING) {
-      // The failover response was already counted; whatever ended its body, move on.
-      this.#moveOn()
+      // The failover response was already counted; whatever ended its body, move on (unless
+      // the caller gave up meanwhile).
+      if (this.#aborted) this.#finish(this.#reason ?? err)
+      else this.#moveOn()
       return
     }
     if (this.#aborted || t === null) {

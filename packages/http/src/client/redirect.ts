@@ -73,8 +73,8 @@ class RedirectHandler extends ForwardingHandler {
   #discarded = 0
   #done = false
   #skip: Error | null = null
-  /** The URL the current hop was sent to, when a balancer below chose it (its context says). */
-  #answered: string | undefined = undefined
+  /** The context of a balancer below that chose this hop's target; its `url` is where the hop went. */
+  #answeredBy: { url?: unknown } | undefined = undefined
 
   constructor(
     readonly dispatch: Dispatch,
@@ -93,8 +93,9 @@ class RedirectHandler extends ForwardingHandler {
       return
     }
     if (this.#count === 0) this.#context = context as object | undefined
-    const sentTo = (context as { url?: unknown } | undefined)?.url
-    this.#answered = typeof sentTo === 'string' ? sentTo : undefined
+    // Kept, not read: a balancer's context builds its URL only when a redirect needs it.
+    this.#answeredBy =
+      typeof context === 'object' && context !== null && 'url' in context ? context : undefined
     super.onRequestStart(
       controller,
       this.#history === null ? context : { ...this.#context, history: this.#history },
@@ -115,7 +116,8 @@ class RedirectHandler extends ForwardingHandler {
     }
     const opts = this.#opts
     // A Location is resolved against the URL that answered: with several targets, the target's.
-    const answered = this.#answered
+    const sentTo = this.#answeredBy?.url
+    const answered = typeof sentTo === 'string' ? sentTo : undefined
     const current = answered ?? `${opts.origin ?? ''}${opts.path}`
     const fail = (code: ConstructorParameters<typeof ClientError>[0], why: string) =>
       this.#fail(new ClientError(code, why, { method: opts.method, url: current, statusCode }))

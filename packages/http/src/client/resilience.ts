@@ -95,10 +95,11 @@ export function createResilience(
     const url = t.url
     const interceptor: CircuitBreakerInterceptor = circuitBreaker({ ...cfg, key: () => url })
     const group = interceptor.breakers
-    group.get(url)
+    // The group holds this one key only, so the breaker is never evicted: ask it directly.
+    const breaker = group.get(url)
     targetBreakers.push(group)
     // The balancer asks before it picks: an open circuit is skipped, not tried.
-    return { url, interceptor, available: () => group.isAvailable(url) }
+    return { url, interceptor, available: () => breaker.isAvailable() }
   })
   const interceptor = balancer({
     targets: balanced,

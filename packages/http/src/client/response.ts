@@ -235,8 +235,8 @@ export class ResponseHandler implements Handler {
   controller: Controller | null = null
   response: ClientResponse | null = null
   history: string[] | null = null
-  /** The URL a balancer below sent the request to (its context says), when there is one. */
-  sentTo: string | null = null
+  /** The context of a balancer below, whose `url` is where it sent the request (read only when needed). */
+  sentTo: { readonly url: string } | null = null
   resolve!: (r: ClientResponse) => void
   reject!: (e: Error) => void
   readonly promise: Promise<ClientResponse>
@@ -263,7 +263,7 @@ export class ResponseHandler implements Handler {
   url(): string {
     const h = this.history
     if (h !== null) return h[h.length - 1]!
-    return this.sentTo ?? `${this.origin}${this.path}`
+    return this.sentTo?.url ?? `${this.origin}${this.path}`
   }
 
   /** The caller's AbortSignal fired. */
@@ -284,7 +284,8 @@ export class ResponseHandler implements Handler {
     if (context !== undefined && context !== null) {
       const c = context as { history?: unknown; url?: unknown }
       if (Array.isArray(c.history)) this.history = c.history as string[]
-      if (typeof c.url === 'string') this.sentTo = c.url
+      // `in`, not a read: a balancer's context builds its URL string only when asked.
+      if ('url' in c) this.sentTo = c as { readonly url: string }
     }
   }
 
