@@ -8,7 +8,7 @@ import type { LoadBalanceClient } from '../../src/index.js'
 import { backend, channelMessages, loadBalanceClient } from './helpers.ts'
 
 const CONCURRENCY = 100
-const PER_PHASE = 600
+const PER_PHASE = 300
 
 /** Resolves when `client`'s breaker for `url` enters `state`. */
 function whenState(client: LoadBalanceClient, url: string, state: string): Promise<void> {
