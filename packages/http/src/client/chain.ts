@@ -6,16 +6,23 @@ import { decompress } from './decompress.js'
 import type { Interceptor } from './internal/handler.js'
 import type { ResolvedClientOptions } from './options.js'
 import { followRedirects } from './redirect.js'
+import { createResilience, type Resilience } from './resilience.js'
 import { retry } from './retry.js'
 
 /** One step of the chain, named for tests and diagnostics. */
 export interface ChainStep {
-  readonly name: 'deadline' | 'decompress' | 'redirect' | 'retry'
+  readonly name: 'deadline' | 'decompress' | 'redirect' | 'retry' | 'balancer' | 'circuit-breaker'
   readonly interceptor: Interceptor
 }
 
-/** The interceptors for `config`, outermost first; steps a configuration turns off are left out. */
-export function clientChain(config: ResolvedClientOptions): ChainStep[] {
+/**
+ * The interceptors for `config`, outermost first; steps a configuration turns off are left
+ * out. `resilience` holds the breaker, balancer and retry budget the client made for itself.
+ */
+export function clientChain(
+  config: ResolvedClientOptions,
+  resilience: Resilience = createResilience(config),
+): ChainStep[] {
   const steps: ChainStep[] = []
   // Always present: with timeout 0 it only acts for a request that sets its own.
   steps.push({ name: 'deadline', interceptor: deadline({ timeout: config.timeout }) })
@@ -50,11 +57,13 @@ export function clientChain(config: ResolvedClientOptions): ChainStep[] {
         statusCodes: [...t.statusCodes],
         methods: [...t.methods],
         jitter: t.jitter,
+        ...(resilience.budget === undefined ? {} : { budget: resilience.budget }),
       }),
     })
   }
-  // balancer and circuit breaker (per target) go here (@x/client-pool target selection,
-  // @x/circuit-breaker), inside retry so each attempt may pick another target.
+  // balancer and circuit breaker (per target, or one for the client), inside retry so each
+  // attempt may pick another target; retries and failovers share one budget.
+  for (const step of resilience.steps) steps.push(step)
   // attempt timeout: undici's per-attempt headersTimeout and bodyTimeout, which the pool
   // applies to every attempt it runs; connect timeout lives in the pool's connector.
   return steps

@@ -1,6 +1,7 @@
 // Client: one object bound to one base URL, with a connection pool and the resilience steps
 // its configuration asks for, all undici interceptors over an @x/client-pool dispatcher.
 // Requests are built straight into undici dispatch options: no fetch, no Request objects.
+import type { CircuitBreaker } from '@x/circuit-breaker'
 import { ClientPool, isClientPoolError, type OriginStats } from '@x/client-pool'
 import type { Dispatcher } from 'undici'
 import { clientChain, composeOrder } from './chain.js'
@@ -18,7 +19,9 @@ import {
   resolveClientOptions,
 } from './options.js'
 import { type EncodedBody, encodeBody, type RequestBody } from './request-body.js'
+import { createResilience, type Resilience } from './resilience.js'
 import { type ClientResponse, ResponseHandler } from './response.js'
+import { TargetSet } from './targets.js'
 
 /** Header values a request may carry. */
 export type RequestHeaders = Readonly<Record<string, string | number | readonly string[] | undefined>>
@@ -38,6 +41,13 @@ const KNOWN_METHODS = new Map(
 )
 // Fields the client manages itself; a request may not set them.
 const MANAGED = new Set(['transfer-encoding', 'keep-alive', 'upgrade', 'expect'])
+
+let readResilience: (client: Client) => Resilience
+
+/** @internal The breaker, balancer and budget a client made for itself (for the multi-target clients). */
+export function resilienceOf(client: Client): Resilience {
+  return readResilience(client)
+}
 
 function badUrl(why: string): ClientError {
   return new ClientError('X_ERR_CLIENT_INVALID_URL', why)
@@ -78,13 +88,20 @@ export class Client {
   /** Default headers, plus Accept-Encoding when the client decodes. */
   readonly #baseHeaders: string[]
   readonly #decode: boolean
+  readonly #resilience: Resilience
   #closed = false
+
+  static {
+    readResilience = (client) => client.#resilience
+  }
 
   /** Throws `ClientError` (`X_ERR_CLIENT_INVALID_URL` / `X_ERR_CLIENT_INVALID_OPTION`) for a bad URL or option. */
   constructor(url: string | URL, options?: ClientOptions) {
+    // LoadBalanceClient and FailoverClient pass their validated targets in place of a URL.
+    const targets = (url as unknown) instanceof TargetSet ? (url as unknown as TargetSet).resolved : undefined
     let base: URL
     try {
-      base = new URL(url)
+      base = new URL(targets === undefined ? url : targets.targets[0]!.url)
     } catch (cause) {
       throw new ClientError('X_ERR_CLIENT_INVALID_URL', `not a URL: ${String(url)}`, { cause })
     }
@@ -96,8 +113,10 @@ export class Client {
     const config = resolveClientOptions(options)
     this.#config = config
     this.#origin = base.origin
-    this.#basePath = base.pathname === '/' ? '' : base.pathname.replace(/\/+$/, '')
-    this.url = `${this.#origin}${this.#basePath}`
+    const path = base.pathname === '/' ? '' : base.pathname.replace(/\/+$/, '')
+    this.url = `${this.#origin}${path}`
+    // With several targets the balancer adds each target's own base path.
+    this.#basePath = targets === undefined ? path : ''
 
     const pc = config.poolConfig
     try {
@@ -120,7 +139,8 @@ export class Client {
       }
       throw err
     }
-    this.#dispatcher = this.#pool.compose(composeOrder(clientChain(config)))
+    this.#resilience = createResilience(config, targets, this.url)
+    this.#dispatcher = this.#pool.compose(composeOrder(clientChain(config, this.#resilience)))
     this.#dispatch = this.#dispatcher.dispatch
     this.#decode = config.compression !== 'NEVER'
     this.#baseHeaders = [...config.headers]
@@ -140,6 +160,15 @@ export class Client {
    */
   get dispatcher(): Dispatcher {
     return this.#dispatcher
+  }
+
+  /**
+   * The client-wide circuit breaker, when the `circuitBreaker` option made one (a
+   * `LoadBalanceClient` or `FailoverClient` has one per target instead): its `state`,
+   * `stats()`, `forceOpen()`, `forceClose()`, `reset()`.
+   */
+  get circuitBreaker(): CircuitBreaker | undefined {
+    return this.#resilience.breaker
   }
 
   /** Pool statistics per origin: connections, active, idle, queued, in flight. */

@@ -33,7 +33,20 @@ export type ClientErrorCode =
   | 'X_ERR_CLIENT_REDIRECT_BODY'
   | 'X_ERR_CLIENT_BODY_USED'
   | 'X_ERR_CLIENT_BODY_INVALID'
+  | 'X_ERR_CLIENT_CIRCUIT_OPEN'
+  | 'X_ERR_CLIENT_NO_TARGET'
+  | 'X_ERR_CLIENT_ALL_TARGETS_FAILED'
   | 'X_ERR_CLIENT_REQUEST_FAILED'
+
+/** What one target did with a request (`ClientError.failures`, code `X_ERR_CLIENT_ALL_TARGETS_FAILED`). */
+export interface ClientTargetFailure {
+  /** The target's URL. */
+  readonly target: string
+  /** Its failure, classified; undefined when it answered with a failover status. */
+  readonly error: ClientError | undefined
+  /** The status it answered with, when that status moved the request on. */
+  readonly statusCode: number | undefined
+}
 
 const brand = Symbol.for('x.error.http-client')
 
@@ -43,6 +56,7 @@ export interface ClientErrorDetails {
   url?: string
   statusCode?: number
   option?: string
+  failures?: readonly ClientTargetFailure[]
   cause?: unknown
 }
 
@@ -58,6 +72,8 @@ export class ClientError extends Error {
   readonly statusCode: number | undefined
   /** The invalid option as a dotted path (`X_ERR_CLIENT_INVALID_OPTION`). */
   readonly option: string | undefined
+  /** Each target's failure, in the order tried (`X_ERR_CLIENT_ALL_TARGETS_FAILED`). */
+  readonly failures: readonly ClientTargetFailure[] | undefined
 
   constructor(code: ClientErrorCode, message: string, details: ClientErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause })
@@ -66,6 +82,7 @@ export class ClientError extends Error {
     this.url = details.url
     this.statusCode = details.statusCode
     this.option = details.option
+    this.failures = details.failures
   }
 
   get [brand](): true {
@@ -118,6 +135,9 @@ const BY_CODE: Record<string, ClientErrorCode> = {
   X_ERR_POOL_CLOSED: 'X_ERR_CLIENT_CLOSED',
   X_ERR_POOL_PROXY_CONNECT: 'X_ERR_CLIENT_PROXY',
   X_ERR_POOL_INVALID_ORIGIN: 'X_ERR_CLIENT_INVALID_URL',
+  X_ERR_POOL_NO_TARGET: 'X_ERR_CLIENT_NO_TARGET',
+  X_ERR_POOL_ALL_TARGETS_FAILED: 'X_ERR_CLIENT_ALL_TARGETS_FAILED',
+  X_ERR_CIRCUIT_OPEN: 'X_ERR_CLIENT_CIRCUIT_OPEN',
   Z_DATA_ERROR: 'X_ERR_CLIENT_DECODE_FAILED',
   Z_BUF_ERROR: 'X_ERR_CLIENT_DECODE_FAILED',
   ERR_BROTLI_DECOMPRESSION_FAILED: 'X_ERR_CLIENT_DECODE_FAILED',
@@ -163,10 +183,18 @@ export function toClientError(err: unknown, method?: string, url?: string): Clie
   }
   const message = err instanceof Error ? err.message : String(err)
   const statusCode = isClientPoolError(err) ? err.statusCode : undefined
+  const targets = isClientPoolError(err) ? err.failures : undefined
+  // Each target's own failure, classified like any other.
+  const failures = targets?.map((f) => ({
+    target: f.target,
+    error: f.error === undefined ? undefined : toClientError(f.error, method, f.target),
+    statusCode: f.statusCode,
+  }))
   return new ClientError(code ?? 'X_ERR_CLIENT_REQUEST_FAILED', message, {
     ...(method === undefined ? {} : { method }),
     ...(url === undefined ? {} : { url }),
     ...(statusCode === undefined ? {} : { statusCode }),
+    ...(failures === undefined ? {} : { failures }),
     cause: err,
   })
 }

@@ -1,6 +1,15 @@
 // Client options: types with their defaults, and eager validation. A bad value is a
 // ClientError `X_ERR_CLIENT_INVALID_OPTION` naming the option, thrown by the constructor.
-import type { HttpVersion, KeepAlivePolicy, PoolTlsOptions, ProxyOptions } from '@x/client-pool'
+import { type CircuitBreakerOptions, circuitBreaker, isCircuitBreakerError } from '@x/circuit-breaker'
+import {
+  createRetryBudget,
+  type HttpVersion,
+  isClientPoolError,
+  type KeepAlivePolicy,
+  type PoolTlsOptions,
+  type ProxyOptions,
+  type RetryBudgetOptions,
+} from '@x/client-pool'
 import { ClientError } from './errors.js'
 import { isFieldValue, isToken } from './internal/headers.js'
 
@@ -72,6 +81,15 @@ export interface ResponseLimits {
   maxBodySize?: number
 }
 
+/**
+ * Circuit breaker settings of a Client (the options of `@x/circuit-breaker`, all optional):
+ * `rollingWindow`, `failureThreshold`, `resetTime`, `statusCodes`, `halfOpenRequests`, ...
+ */
+export type CircuitBreakerConfig = Omit<CircuitBreakerOptions, 'name'>
+
+/** The retry budget shared by retries and failovers: `{ ratio, minPerSecond, window }`. */
+export type RetryBudgetConfig = RetryBudgetOptions
+
 /** Options of `new Client(url, options)`. Times are milliseconds. */
 export interface ClientOptions {
   /** Overall deadline of a request: redirects, retries and the body included; 0 for none. @defaultValue 60000 */
@@ -104,6 +122,13 @@ export interface ClientOptions {
   secureSocket?: PoolTlsOptions
   /** Headers sent with every request (a request's own header of the same name replaces one). */
   headers?: Readonly<Record<string, string>>
+  /**
+   * A circuit breaker for everything the client sends (Ballerina's client-wide breaker); on a
+   * `LoadBalanceClient` or `FailoverClient`, the settings of each target's own breaker.
+   */
+  circuitBreaker?: CircuitBreakerConfig
+  /** The budget retries and failovers draw from; `false` for none. @defaultValue `{ ratio: 0.2, minPerSecond: 10, window: 10000 }` */
+  retryBudget?: RetryBudgetConfig | false
 }
 
 /** Retry settings after defaults. */
@@ -145,6 +170,8 @@ export interface ResolvedClientOptions {
   readonly forwarded: ForwardedPolicy
   readonly secureSocket: PoolTlsOptions | undefined
   readonly headers: readonly string[]
+  readonly circuitBreaker: Readonly<CircuitBreakerConfig> | undefined
+  readonly retryBudget: Readonly<RetryBudgetConfig> | false
 }
 
 export function invalidOption(option: string, why: string, cause?: unknown): ClientError {
@@ -309,6 +336,8 @@ const KNOWN = [
   'forwarded',
   'secureSocket',
   'headers',
+  'circuitBreaker',
+  'retryBudget',
 ] as const
 
 /** Applies defaults and validates; pool and proxy options are checked again by the pool. */
@@ -355,5 +384,52 @@ export function resolveClientOptions(options: ClientOptions | undefined): Resolv
     forwarded: oneOf(o, 'forwarded', 'forwarded', ['disable', 'enable', 'transition'] as const, 'disable'),
     secureSocket: secureSocket as PoolTlsOptions | undefined,
     headers: resolveHeaderRecord(o.headers, 'headers'),
+    circuitBreaker: resolveCircuitBreaker(o.circuitBreaker, 'circuitBreaker'),
+    retryBudget: resolveRetryBudget(o.retryBudget),
   }
+}
+
+/** Maps a leaf package's option error to the Client's, under `path`. */
+function rethrowOption(err: unknown, path: string): never {
+  if (
+    isCircuitBreakerError(err, 'X_ERR_CIRCUIT_INVALID_OPTION') ||
+    isClientPoolError(err, 'X_ERR_POOL_INVALID_OPTION')
+  ) {
+    const option = err.option === undefined || err.option === 'options' ? path : `${path}.${err.option}`
+    throw invalidOption(option, `is invalid: ${err.message}`, err)
+  }
+  throw err
+}
+
+/** Validates a circuit breaker configuration now (by building one) and keeps a frozen copy. */
+export function resolveCircuitBreaker(
+  value: unknown,
+  path: string,
+): Readonly<CircuitBreakerConfig> | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw invalidOption(path, 'must be an object')
+  if ('name' in value)
+    throw invalidOption(`${path}.name`, 'is not an option: breakers are named after their target')
+  try {
+    circuitBreaker(value as CircuitBreakerConfig)
+  } catch (err) {
+    rethrowOption(err, path)
+  }
+  return Object.freeze({ ...(value as CircuitBreakerConfig) })
+}
+
+/** Validates the retry budget option: `false` turns it off; an object is checked now. */
+export function resolveRetryBudget(value: unknown): Readonly<RetryBudgetConfig> | false {
+  if (value === false) return false
+  if (value === undefined) return Object.freeze({})
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw invalidOption('retryBudget', 'must be an object or false')
+  }
+  try {
+    createRetryBudget(value as RetryBudgetConfig)
+  } catch (err) {
+    rethrowOption(err, 'retryBudget')
+  }
+  return Object.freeze({ ...(value as RetryBudgetConfig) })
 }

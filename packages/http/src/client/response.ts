@@ -235,6 +235,8 @@ export class ResponseHandler implements Handler {
   controller: Controller | null = null
   response: ClientResponse | null = null
   history: string[] | null = null
+  /** The context of a balancer below, whose `url` is where it sent the request (read only when needed). */
+  sentTo: { readonly url: string } | null = null
   resolve!: (r: ClientResponse) => void
   reject!: (e: Error) => void
   readonly promise: Promise<ClientResponse>
@@ -260,7 +262,8 @@ export class ResponseHandler implements Handler {
 
   url(): string {
     const h = this.history
-    return h === null ? `${this.origin}${this.path}` : h[h.length - 1]!
+    if (h !== null) return h[h.length - 1]!
+    return this.sentTo?.url ?? `${this.origin}${this.path}`
   }
 
   /** The caller's AbortSignal fired. */
@@ -278,8 +281,12 @@ export class ResponseHandler implements Handler {
 
   onRequestStart(controller: Controller, context: unknown): void {
     this.controller = controller
-    const history = (context as { history?: unknown } | undefined)?.history
-    if (Array.isArray(history)) this.history = history as string[]
+    if (context !== undefined && context !== null) {
+      const c = context as { history?: unknown; url?: unknown }
+      if (Array.isArray(c.history)) this.history = c.history as string[]
+      // `in`, not a read: a balancer's context builds its URL string only when asked.
+      if ('url' in c) this.sentTo = c as { readonly url: string }
+    }
   }
 
   onResponseStart(_c: Controller, statusCode: number, headers: ResponseHeaders, message?: string): void {
