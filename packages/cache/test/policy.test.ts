@@ -18,6 +18,7 @@ const config = (over: Partial<PolicyConfig> = {}): PolicyConfig => ({
   heuristicFraction: 0.1,
   maxHeuristicMs: 86_400_000,
   retainStaleMs: 86_400_000,
+  targets: [],
   ...over,
 })
 
