@@ -170,6 +170,7 @@ class HttpCache {
     ) {
       invalidOption('heuristicFraction', 'heuristicFraction must be a number in [0, 1]')
     }
+    checkInteger('capacity', capacity, 1)
     checkInteger('maxHeuristicAge', options.maxHeuristicAge, 0)
     checkInteger('retainStale', options.retainStale, 0)
     checkInteger('collapseTimeout', options.collapseTimeout, 0, 2_147_483_647)

@@ -1,5 +1,7 @@
 // The public surface of @x/http: the Listener and Client endpoints.
 
+export type { CachePolicy, CacheStore } from '@x/cache'
+export { MemoryStore } from '@x/cache'
 // Client
 export type { ChainStep } from './client/chain.js'
 export type { RequestHeaders, RequestOptions } from './client/client.js'
@@ -12,6 +14,7 @@ export type { ClientErrorCode, ClientErrorDetails } from './client/errors.js'
 export { ClientError, isClientError } from './client/errors.js'
 export type { InboundRequest } from './client/forward.js'
 export type {
+  CacheConfig,
   ChunkingPolicy,
   ClientOptions,
   CompressionPolicy,
@@ -28,7 +31,7 @@ export type {
 export type { FollowRedirectsInterceptorOptions } from './client/redirect.js'
 export { followRedirects } from './client/redirect.js'
 export type { RequestBody } from './client/request-body.js'
-export type { BodyCheck, ResponseSchema } from './client/response.js'
+export type { BodyCheck, InformationalListener, ResponseSchema } from './client/response.js'
 export { ClientResponse } from './client/response.js'
 export type { RetryOptions } from './client/retry.js'
 export { retry } from './client/retry.js'

@@ -1,5 +1,6 @@
 // Client options: types with their defaults, and eager validation. A bad value is a
 // ClientError `X_ERR_CLIENT_INVALID_OPTION` naming the option, thrown by the constructor.
+import type { CacheOptions, CachePolicy, CacheStore } from '@x/cache'
 import type { HttpVersion, KeepAlivePolicy, PoolTlsOptions, ProxyOptions } from '@x/client-pool'
 import { ClientError } from './errors.js'
 import { isFieldValue, isToken } from './internal/headers.js'
@@ -72,6 +73,27 @@ export interface ResponseLimits {
   maxBodySize?: number
 }
 
+/**
+ * HTTP caching (RFC 9111, `@x/cache`) with Ballerina's `CacheConfig` names. The other options
+ * of `@x/cache`'s `cache()` (`heuristicFraction`, `maxHeuristicAge`, `retainStale`,
+ * `collapseRequests`, `collapseTimeout`, `targets`, `now`) pass through unchanged.
+ */
+export interface CacheConfig
+  extends Omit<CacheOptions, 'shared' | 'store' | 'policy' | 'capacity' | 'evictionFactor'> {
+  /** Ballerina enables its cache by default; here a `cache` object turns it on, and this can turn it off again. @defaultValue true */
+  enabled?: boolean
+  /** A shared cache (a gateway or proxy answering many users) rather than a private one. @defaultValue false */
+  isShared?: boolean
+  /** Entries (variants) the default in-memory store keeps; not with `store`. @defaultValue 1024 */
+  capacity?: number
+  /** Share of `capacity` the default store drops, least recently used first, when full; not with `store`. @defaultValue 0.2 */
+  evictionFactor?: number
+  /** Which responses are stored. @defaultValue 'CACHE_CONTROL_AND_VALIDATORS' */
+  policy?: CachePolicy
+  /** Where responses are kept: a `MemoryStore`, a `RedisStore` from `@x/cache/redis`, or any `CacheStore`. @defaultValue a `MemoryStore` */
+  store?: CacheStore
+}
+
 /** Options of `new Client(url, options)`. Times are milliseconds. */
 export interface ClientOptions {
   /** Overall deadline of a request: redirects, retries and the body included; 0 for none. @defaultValue 60000 */
@@ -104,6 +126,8 @@ export interface ClientOptions {
   secureSocket?: PoolTlsOptions
   /** Headers sent with every request (a request's own header of the same name replaces one). */
   headers?: Readonly<Record<string, string>>
+  /** An RFC 9111 cache between decompression and redirects; off unless given. */
+  cache?: CacheConfig
 }
 
 /** Retry settings after defaults. */
@@ -145,6 +169,8 @@ export interface ResolvedClientOptions {
   readonly forwarded: ForwardedPolicy
   readonly secureSocket: PoolTlsOptions | undefined
   readonly headers: readonly string[]
+  /** The options the cache step is built with (`@x/cache`'s names), or null when caching is off. */
+  readonly cache: Readonly<CacheOptions> | null
 }
 
 export function invalidOption(option: string, why: string, cause?: unknown): ClientError {
@@ -309,7 +335,40 @@ const KNOWN = [
   'forwarded',
   'secureSocket',
   'headers',
+  'cache',
 ] as const
+
+const CACHE_KNOWN = [
+  'enabled',
+  'isShared',
+  'capacity',
+  'evictionFactor',
+  'policy',
+  'store',
+  'heuristicFraction',
+  'maxHeuristicAge',
+  'retainStale',
+  'collapseRequests',
+  'collapseTimeout',
+  'targets',
+  'now',
+] as const
+
+/**
+ * Ballerina's names to `cache()`'s (`isShared` → `shared`); null when off. Values are checked
+ * by `cache()` itself when the chain is built, which still happens in the constructor.
+ */
+export function resolveCache(value: unknown): Readonly<CacheOptions> | null {
+  if (value === undefined) return null
+  const c = object(value, 'cache', CACHE_KNOWN)
+  if (!bool(c, 'enabled', 'cache.enabled', true)) return null
+  const out: Record<string, unknown> = {}
+  for (const key of CACHE_KNOWN) {
+    if (key === 'enabled' || c[key] === undefined) continue
+    out[key === 'isShared' ? 'shared' : key] = c[key]
+  }
+  return Object.freeze(out) as Readonly<CacheOptions>
+}
 
 /** Applies defaults and validates; pool and proxy options are checked again by the pool. */
 export function resolveClientOptions(options: ClientOptions | undefined): ResolvedClientOptions {
@@ -355,5 +414,6 @@ export function resolveClientOptions(options: ClientOptions | undefined): Resolv
     forwarded: oneOf(o, 'forwarded', 'forwarded', ['disable', 'enable', 'transition'] as const, 'disable'),
     secureSocket: secureSocket as PoolTlsOptions | undefined,
     headers: resolveHeaderRecord(o.headers, 'headers'),
+    cache: resolveCache(o.cache),
   }
 }
