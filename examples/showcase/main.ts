@@ -1,31 +1,37 @@
-// The showcase behind `pnpm demo`. For now it shows @x/router dispatching the routes of
-// Ballerina's hello-world service; the Listener turns it into a real server.
-import { createRouter } from '@x/router'
+// The showcase behind `pnpm demo`: the hello-world service from Ballerina's documentation,
+// served by the @x/http Listener. PORT overrides the port (0 picks a free one).
+import { Listener, resource } from '@x/http'
 
-type Handler = (params: Readonly<Record<string, string>>) => string
+const port = process.env.PORT === undefined ? 9090 : Number(process.env.PORT)
+const listener = new Listener({ port })
 
-const router = createRouter<Handler>()
-router.add('POST', '/helloWorld/{name}', (p) => `Hello, World! I'm ${p.name}.`)
-router.add('GET', '/helloWorld/me', () => 'the static route beats the parameter')
-router.add('GET', '/files/{...path}', (p) => `file ${p.path}`)
+listener.attach({
+  basePath: '/helloWorld',
+  resources: [
+    resource({
+      methods: ['POST'],
+      path: '/{name}',
+      body: 'text',
+      handler: (ctx) => `Hello, World! I'm ${ctx.params.name}. ${ctx.body}`,
+    }),
+  ],
+})
 
-const lookups: Array<[string, string]> = [
-  ['POST', '/helloWorld/Alice'],
-  ['GET', '/helloWorld/me'],
-  ['HEAD', '/helloWorld/me/'],
-  ['GET', '/files/docs/read%20me.md'],
-  ['DELETE', '/helloWorld/Alice'],
-  ['GET', '/nope'],
-]
+await listener.start()
+const url = `http://localhost:${listener.port}`
+console.log(`@x/http showcase listening on ${url}`)
+console.log('Try:')
+console.log(`  curl -X POST ${url}/helloWorld/Alice -H 'Content-Type: text/plain' -d 'Nice to meet you.'`)
+console.log(`  curl -i -X DELETE ${url}/helloWorld/Alice`)
+console.log(`  curl -i -X OPTIONS ${url}/helloWorld/Alice`)
+console.log(`  curl -i ${url}/nowhere`)
+console.log('Stop with Ctrl+C (the Listener stops gracefully).')
 
-console.log('@x/router demo: method + path → result')
-for (const [method, path] of lookups) {
-  const m = router.find(method, path)
-  const answer =
-    m.kind === 'found'
-      ? `${m.template} → ${m.value(m.params)}`
-      : m.kind === 'method-not-allowed'
-        ? `405, Allow: ${m.allow.join(', ')}`
-        : '404'
-  console.log(`  ${method.padEnd(6)} ${path.padEnd(28)} ${answer}`)
+const stop = () => {
+  listener.gracefulStop({ timeout: 5_000 }).then(
+    () => process.exit(0),
+    () => process.exit(1),
+  )
 }
+process.once('SIGINT', stop)
+process.once('SIGTERM', stop)

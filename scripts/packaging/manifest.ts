@@ -112,7 +112,15 @@ export function checkPackedManifest({ manifest, files, hasChangelog }: ManifestI
   require(typeof manifest['description'] === 'string', 'description is missing')
   require(typeof manifest['license'] === 'string', 'license is missing')
   require(manifest['type'] === 'module', 'type must be "module" (ESM .js, CommonJS .cjs)')
-  require(manifest['sideEffects'] === false, 'sideEffects must be false')
+  // false, or the list of the files that do have side effects (an entry that installs a shim,
+  // such as @x/http/decorators); such a list must name at least one file that is published.
+  const sideEffects = manifest['sideEffects']
+  require(sideEffects === false ||
+    (Array.isArray(sideEffects) &&
+      sideEffects.every((f) => typeof f === 'string') &&
+      sideEffects.some((f) =>
+        published.has(String(f).replace(/^\.\//, '')),
+      )), 'sideEffects must be false, or list the published files that have side effects')
   require(typeof record(manifest['engines'])?.['node'] === 'string', 'engines.node is missing')
   require(record(manifest['publishConfig'])?.['access'] === 'public', 'publishConfig.access must be "public"')
   require(Array.isArray(manifest['files']), 'files is missing: without it npm publishes sources and tests')

@@ -47,6 +47,10 @@ function input(changes: Record<string, unknown> = {}, over: Partial<ManifestInpu
 const codes = (i: ManifestInput) => checkPackedManifest(i).map((p) => p.code)
 
 describe('checkPackedManifest', () => {
+  it('accepts a sideEffects list that names a published file', () => {
+    expect(checkPackedManifest(input({ sideEffects: ['./dist/index.js', './src/index.ts'] }))).toEqual([])
+  })
+
   it('accepts a manifest that follows every rule', () => {
     expect(checkPackedManifest(input())).toEqual([])
   })
@@ -74,6 +78,12 @@ describe('checkPackedManifest', () => {
     },
     { name: 'no type', input: input({ type: undefined }), code: 'missing-field' },
     { name: 'sideEffects left out', input: input({ sideEffects: undefined }), code: 'missing-field' },
+    { name: 'sideEffects true', input: input({ sideEffects: true }), code: 'missing-field' },
+    {
+      name: 'a sideEffects list naming no published file',
+      input: input({ sideEffects: ['./src/shim.ts'] }),
+      code: 'missing-field',
+    },
     { name: 'no engines', input: input({ engines: undefined }), code: 'missing-field' },
     { name: 'no files', input: input({ files: undefined }), code: 'missing-field' },
     { name: 'restricted access', input: input({ publishConfig: {} }), code: 'missing-field' },

@@ -4,6 +4,7 @@ import { readmeSnippets, runSnippet } from '../../../test-support/readme.ts'
 
 const readme = fileURLToPath(new URL('../README.md', import.meta.url))
 const packagesDir = fileURLToPath(new URL('../..', import.meta.url))
+const packageDir = fileURLToPath(new URL('..', import.meta.url))
 
 describe('README', () => {
   const snippets = readmeSnippets(readme)
@@ -13,6 +14,6 @@ describe('README', () => {
   })
 
   it.each(snippets.map((code, i) => ({ name: `snippet ${i + 1}`, code })))('runs $name', async ({ code }) => {
-    await runSnippet(code, packagesDir)
+    await runSnippet(code, packagesDir, packageDir)
   })
 })

@@ -53,7 +53,12 @@ describe('createServerTlsOptions', () => {
     {
       name: 'a corrupted certificate',
       config: () => ({
-        key: { cert: pki.server.cert.replace(/[A-Za-z]{8}\n/, 'AAAAAAAA\n'), key: pki.server.key },
+        // Overwrite the DER header (the outer SEQUENCE's tag and length): always unparseable,
+        // whatever random key the PKI was made with.
+        key: {
+          cert: pki.server.cert.replace(/-----\n[A-Za-z0-9+/]{8}/, '-----\nAAAAAAAA'),
+          key: pki.server.key,
+        },
       }),
       code: 'X_ERR_TLS_INVALID_CERTIFICATE',
       option: 'key.cert',

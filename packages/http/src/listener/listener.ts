@@ -1,0 +1,287 @@
+// The Listener endpoint: owns the Node server, its connections and its lifecycle (start,
+// graceful and immediate stop), and answers what Node's parser rejects before a request
+// exists. Requests themselves run in pipeline.ts.
+
+import { channel } from 'node:diagnostics_channel'
+import { createServer, type Server, type ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
+import { configError, type HttpErrorCode } from '../errors.js'
+import { type CompiledService, compileService, ServiceTable } from './compile.js'
+import { type ListenerOptions, type ResolvedOptions, resolveOptions } from './options.js'
+import { Dispatcher } from './pipeline.js'
+import { rawProblemResponse } from './problem.js'
+import type { Service } from './types.js'
+import { DOOMED } from './writer.js'
+
+const startChannel = channel('x:http:listener-start')
+const stopChannel = channel('x:http:listener-stop')
+const clientErrorChannel = channel('x:http:listener-client-error')
+
+/** Options of {@link Listener.gracefulStop}. */
+export interface GracefulStopOptions {
+  /** Time in-flight requests get to finish, in ms; then the remaining connections are destroyed. @defaultValue 30000 */
+  timeout?: number
+}
+
+type State = 'idle' | 'starting' | 'started' | 'stopping' | 'stopped'
+
+/** How long a connection answered with a parser error may linger before it is destroyed, in ms. */
+const LINGER_MS = 2_000
+
+/**
+ * Serves services over HTTP/1.1 on one port: `new Listener({ port })`, `attach(service)`,
+ * `await start()`, `await gracefulStop()`.
+ */
+export class Listener {
+  private readonly options: ResolvedOptions
+  private readonly dispatcher: Dispatcher
+  private services: CompiledService[] = []
+  private server: Server | undefined
+  private state: State = 'idle'
+  private readonly sockets = new Set<Socket>()
+  private readonly answered = new WeakSet<Socket>()
+  private stopping: Promise<void> | undefined
+
+  constructor(options: ListenerOptions) {
+    this.options = resolveOptions(options)
+    this.dispatcher = new Dispatcher(this.options, new ServiceTable([], this.options))
+  }
+
+  /**
+   * Adds a service: a plain object, or an instance of a class decorated with `@ServiceConfig`
+   * and `@ResourceConfig`. Throws `X_ERR_HTTP_INVALID_SERVICE` for a malformed declaration and
+   * `X_ERR_HTTP_DUPLICATE_BASE_PATH` when another service has the same base path (and host).
+   * Works before and after `start()`.
+   */
+  attach(service: Service): this
+  attach(service: object): this
+  attach(service: object): this {
+    this.assertOpen()
+    if (this.services.some((s) => s.source === service)) {
+      throw configError('X_ERR_HTTP_INVALID_SERVICE', 'this service is already attached')
+    }
+    const compiled = compileService(service, this.options)
+    const next = [...this.services, compiled]
+    this.dispatcher.table = new ServiceTable(next, this.options)
+    this.services = next
+    return this
+  }
+
+  /** Removes a service given to `attach()`; answers whether it was attached. */
+  detach(service: object): boolean {
+    const next = this.services.filter((s) => s.source !== service)
+    if (next.length === this.services.length) return false
+    this.dispatcher.table = new ServiceTable(next, this.options)
+    this.services = next
+    return true
+  }
+
+  /** The bound port once started (the OS's pick when 0 was asked for), else the configured one. */
+  get port(): number {
+    const address = this.server?.address()
+    return typeof address === 'object' && address !== null ? address.port : this.options.port
+  }
+
+  /** Binds the port; resolves once listening. Rejects with `X_ERR_HTTP_LISTEN_FAILED` (cause: Node's error). */
+  async start(): Promise<void> {
+    if (this.state !== 'idle') {
+      throw configError('X_ERR_HTTP_LISTENER_STATE', `start() called on a ${this.state} Listener`)
+    }
+    this.state = 'starting'
+    const server = this.createServer()
+    this.server = server
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject)
+        server.listen(this.options.port, this.options.host, () => {
+          server.off('error', reject)
+          resolve()
+        })
+      })
+    } catch (e) {
+      this.state = 'stopped'
+      this.server = undefined
+      throw configError(
+        'X_ERR_HTTP_LISTEN_FAILED',
+        `could not listen on ${this.options.host ?? '*'}:${this.options.port}`,
+        e,
+      )
+    }
+    this.state = 'started'
+    if (startChannel.hasSubscribers) startChannel.publish({ listener: this, port: this.port })
+  }
+
+  /**
+   * Stops accepting connections and lets in-flight requests finish: each is answered with
+   * `Connection: close`, and each keep-alive connection is closed as soon as its response ends
+   * (idle ones at once). After `timeout` ms the remaining connections are destroyed.
+   */
+  gracefulStop(options: GracefulStopOptions = {}): Promise<void> {
+    const timeout = options.timeout ?? 30_000
+    if (!Number.isInteger(timeout) || timeout < 0) {
+      throw configError(
+        'X_ERR_HTTP_INVALID_OPTION',
+        'gracefulStop timeout must be a non-negative integer (ms)',
+      )
+    }
+    return this.stop(timeout)
+  }
+
+  /** Stops at once: closes the port and destroys every connection, in flight or idle. */
+  immediateStop(): Promise<void> {
+    return this.stop(0)
+  }
+
+  private stop(timeout: number): Promise<void> {
+    if (this.stopping !== undefined) {
+      if (timeout === 0) this.destroyAll()
+      return this.stopping
+    }
+    const server = this.server
+    if (this.state !== 'started' || server === undefined) {
+      this.state = 'stopped'
+      return Promise.resolve()
+    }
+    this.state = 'stopping'
+    this.dispatcher.stopping = true
+    this.stopping = new Promise<void>((resolve) => {
+      let forced = 0
+      const timer =
+        timeout === 0
+          ? undefined
+          : setTimeout(() => {
+              forced = this.sockets.size
+              this.destroyAll()
+            }, timeout)
+      server.close(() => {
+        if (timer !== undefined) clearTimeout(timer)
+        this.state = 'stopped'
+        if (stopChannel.hasSubscribers)
+          stopChannel.publish({ listener: this, graceful: timeout !== 0, forced })
+        resolve()
+      })
+      if (timeout === 0) {
+        forced = this.sockets.size
+        this.destroyAll()
+        return
+      }
+      server.closeIdleConnections()
+      for (const socket of this.sockets) {
+        // A response already under way keeps its keep-alive framing: close the connection once it ends.
+        const res = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage
+        if (res?.headersSent && !res.writableFinished) res.once('finish', () => socket.end())
+      }
+    })
+    return this.stopping
+  }
+
+  private destroyAll(): void {
+    for (const socket of this.sockets) socket.destroy()
+  }
+
+  private assertOpen(): void {
+    if (this.state === 'stopping' || this.state === 'stopped') {
+      throw configError('X_ERR_HTTP_LISTENER_STATE', `attach() called on a ${this.state} Listener`)
+    }
+  }
+
+  private createServer(): Server {
+    const o = this.options
+    const shortest = o.requestTimeout === 0 ? o.headersTimeout : Math.min(o.headersTimeout, o.requestTimeout)
+    const server = createServer(
+      {
+        maxHeaderSize: o.maxHeaderSize,
+        headersTimeout: o.headersTimeout,
+        requestTimeout: o.requestTimeout,
+        keepAliveTimeout: o.keepAliveTimeout,
+        // Node checks timeouts on this interval (30 s by default): keep it a fraction of the shortest timeout.
+        connectionsCheckingInterval: Math.max(25, Math.min(1_000, Math.floor(shortest / 4))),
+        // Checked in the pipeline, which answers with a problem body (Node's own 400 has none).
+        requireHostHeader: false,
+        noDelay: true,
+      },
+      this.dispatcher.onRequest,
+    )
+    // Node answers `Expect: 100-continue` itself unless asked: the pipeline sends 100 only
+    // once a resource reads the body, so a request refused early (413, 401) never uploads it.
+    server.on('checkContinue', this.dispatcher.onRequest)
+    // One more than the limit, so the pipeline can tell a request that went over it (Node drops the rest).
+    server.maxHeadersCount = o.maxHeaderCount + 1
+    server.maxRequestsPerSocket = o.maxRequestsPerSocket
+    server.on('connection', (socket: Socket) => {
+      this.sockets.add(socket)
+      socket.once('close', () => this.sockets.delete(socket))
+    })
+    server.on('clientError', this.onClientError)
+    return server
+  }
+
+  /** Node's parser rejected the bytes on a connection (or timed it out): answer, then close. */
+  private readonly onClientError = (
+    err: Error & { code?: string; rawPacket?: Buffer },
+    socket: Socket,
+  ): void => {
+    if (this.answered.has(socket)) return
+    this.answered.add(socket)
+    const res = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage
+    const code = err.code
+    if (
+      !socket.writable ||
+      res?.headersSent === true ||
+      code === 'ECONNRESET' ||
+      code === 'EPIPE' ||
+      code === 'HPE_INVALID_EOF_STATE'
+    ) {
+      socket.destroy()
+      return
+    }
+    if (res?.req.complete === true && code !== 'ERR_HTTP_REQUEST_TIMEOUT') {
+      // The request in flight arrived whole; the bytes after it are what is malformed. Answer
+      // that request, then close: the bad bytes get no answer of their own.
+      ;(socket as Socket & { [DOOMED]?: true })[DOOMED] = true
+      res.shouldKeepAlive = false
+      return
+    }
+    let answer: HttpErrorCode
+    let detail: string
+    if (code === 'HPE_HEADER_OVERFLOW') {
+      if (this.uriOverflow(err.rawPacket)) {
+        answer = 'X_ERR_HTTP_URI_TOO_LONG'
+        detail = 'the URI is too long'
+      } else {
+        answer = 'X_ERR_HTTP_HEADERS_TOO_LARGE'
+        detail = 'the request headers are too large'
+      }
+    } else if (code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      answer = 'X_ERR_HTTP_REQUEST_TIMEOUT'
+      detail = 'the request was not received in time'
+    } else {
+      answer = 'X_ERR_HTTP_BAD_REQUEST'
+      detail = 'the request is malformed'
+    }
+    if (clientErrorChannel.hasSubscribers) clientErrorChannel.publish({ error: err, code: answer, socket })
+    if (res != null) res.shouldKeepAlive = false
+    socket.end(rawProblemResponse(answer, detail))
+    // The client may go on sending: give it a moment to read the answer, then drop the connection.
+    socket.setTimeout(LINGER_MS, () => socket.destroy())
+  }
+
+  /**
+   * Node counts the request line and the headers against one limit (and answers 431 for
+   * both). The packet that overflowed starts with the request line when the URI is what is
+   * long: then the answer is 414.
+   */
+  private uriOverflow(packet: Buffer | undefined): boolean {
+    if (packet === undefined) return false
+    const space = packet.indexOf(32)
+    if (space <= 0 || space > 32) return false
+    for (let i = 0; i < space; i++) {
+      const c = packet[i]!
+      if (c < 65 || c > 90) return false
+    }
+    const nl = packet.indexOf(10)
+    const lineEnd = nl === -1 ? packet.length : nl
+    // The target runs from after the method's space to before " HTTP/1.1\r".
+    return lineEnd - space - 1 - (nl === -1 ? 0 : 10) > this.options.maxUriLength
+  }
+}

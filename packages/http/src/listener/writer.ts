@@ -1,0 +1,220 @@
+// The one place a response is written: status, headers, body serialisation, the chunking
+// and keep-alive policies, HEAD and no-body statuses, streams. Every response the Listener
+// sends, errors included, goes through writeResponse().
+
+import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http'
+import { pipeline, Readable } from 'node:stream'
+import type { RequestContext } from './context.js'
+import type { OutgoingHeaders } from './types.js'
+
+const JSON_TYPE = 'application/json'
+const TEXT_TYPE = 'text/plain; charset=utf-8'
+const BYTES_TYPE = 'application/octet-stream'
+
+/** Header names whose value the writer decides, compared lower-case. */
+const CONTENT_LENGTH = 'content-length'
+const CONTENT_TYPE = 'content-type'
+const TRANSFER_ENCODING = 'transfer-encoding'
+
+type StreamBody = Readable | ReadableStream | AsyncIterable<unknown>
+
+// Duck-typed: reading the global ReadableStream runs Node's lazy getter on every call.
+function isStream(body: object): body is StreamBody {
+  return (
+    typeof (body as Readable).pipe === 'function' ||
+    typeof (body as ReadableStream).getReader === 'function' ||
+    typeof (body as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function'
+  )
+}
+
+function toReadable(body: StreamBody): Readable {
+  if (body instanceof Readable) return body
+  if (typeof ReadableStream !== 'undefined' && body instanceof ReadableStream) {
+    return Readable.fromWeb(body as import('node:stream/web').ReadableStream)
+  }
+  if (typeof (body as Readable).pipe === 'function') return new Readable().wrap(body as NodeJS.ReadableStream)
+  return Readable.from(body as AsyncIterable<unknown>, { objectMode: false })
+}
+
+function discard(body: unknown): void {
+  if (typeof body !== 'object' || body === null) return
+  if (body instanceof Readable) body.destroy()
+  else if (typeof ReadableStream !== 'undefined' && body instanceof ReadableStream)
+    body.cancel().catch(() => {})
+}
+
+function clientAskedClose(req: IncomingMessage): boolean {
+  const c = req.headers.connection
+  return c?.toLowerCase().includes('close') === true
+}
+
+/** Statuses that never carry a body (RFC 9110 §6.4.1). */
+function bodyless(status: number): boolean {
+  return status === 204 || status === 304 || status < 200
+}
+
+/** Marks a socket whose parser failed after a whole request: its response must close it. */
+export const DOOMED: unique symbol = Symbol('x.http.doomed') as never
+
+function applyKeepAlive(ctx: RequestContext): void {
+  const d = ctx.dispatcher
+  const res = ctx.res
+  if (d.stopping || ctx.closeAfter || d.keepAlive === 'NEVER') res.shouldKeepAlive = false
+  else if (
+    d.keepAlive === 'ALWAYS' &&
+    !res.shouldKeepAlive &&
+    !clientAskedClose(ctx.request) &&
+    (ctx.request.socket as { [DOOMED]?: true })[DOOMED] !== true
+  ) {
+    res.shouldKeepAlive = true
+  }
+}
+
+function lowerCased(headers: OutgoingHeaders | undefined): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {}
+  if (headers === undefined) return out
+  for (const name of Object.keys(headers)) {
+    const v = headers[name]
+    if (v !== undefined) out[name.toLowerCase()] = v as string | number | string[]
+  }
+  return out
+}
+
+/**
+ * Serialises `body` and writes the response. Returns false (writing nothing) when the
+ * value cannot be serialised, so the caller can answer 500 instead.
+ */
+export function writeResponse(
+  ctx: RequestContext,
+  status: number,
+  headers: OutgoingHeaders | undefined,
+  body: unknown,
+): boolean {
+  const res = ctx.res
+  let payload: string | Buffer | undefined
+  let type: string | undefined
+  if (body === undefined || body === null) payload = undefined
+  else if (typeof body === 'string') {
+    payload = body
+    type = TEXT_TYPE
+  } else if (typeof body === 'object') {
+    if (Array.isArray(body)) {
+      payload = JSON.stringify(body)
+      type = JSON_TYPE
+    } else if (body instanceof Uint8Array) {
+      payload = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength)
+      type = BYTES_TYPE
+    } else if (body instanceof ArrayBuffer) {
+      payload = Buffer.from(body)
+      type = BYTES_TYPE
+    } else if (isStream(body)) {
+      ctx.written = true
+      writeStream(ctx, status, headers, body)
+      return true
+    } else {
+      payload = JSON.stringify(body)
+      type = JSON_TYPE
+    }
+  } else if (typeof body === 'number' || typeof body === 'boolean') {
+    payload = JSON.stringify(body)
+    type = JSON_TYPE
+  } else return false
+  if (payload === undefined && body !== undefined && body !== null) return false
+  ctx.written = true
+  if (res.destroyed || res.writableEnded) return true
+  applyKeepAlive(ctx)
+  if (ctx.mediaType !== undefined && type !== undefined) type = ctx.mediaType
+  const chunking = ctx.resource?.chunking ?? ctx.dispatcher.chunking
+  if (headers === undefined && chunking !== 'ALWAYS' && !bodyless(status)) {
+    // The common case, kept free of header merging: one object literal, one writeHead.
+    // Literal keys: an object literal with computed keys skips V8's fast literal path.
+    if (payload === undefined) res.writeHead(status, { 'content-length': 0 })
+    else {
+      const length = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length
+      res.writeHead(status, { 'content-type': type, 'content-length': length })
+    }
+    res.end(payload)
+    return true
+  }
+  const h = lowerCased(headers)
+  if (bodyless(status)) {
+    delete h[CONTENT_LENGTH]
+    delete h[TRANSFER_ENCODING]
+    res.writeHead(status, h)
+    res.end()
+    return true
+  }
+  if (payload !== undefined && h[CONTENT_TYPE] === undefined && type !== undefined) h[CONTENT_TYPE] = type
+  const length =
+    payload === undefined ? 0 : typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length
+  if (chunking === 'ALWAYS' && ctx.request.httpVersionMinor >= 1 && ctx.request.httpVersionMajor === 1) {
+    delete h[CONTENT_LENGTH]
+    h[TRANSFER_ENCODING] = 'chunked'
+    res.writeHead(status, h)
+    // A chunked body is sent as chunks even when its size is known: write, then end.
+    if (payload !== undefined && payload.length !== 0 && ctx.method !== 'HEAD') res.write(payload)
+    res.end()
+    return true
+  }
+  delete h[TRANSFER_ENCODING]
+  h[CONTENT_LENGTH] = length
+  res.writeHead(status, h)
+  res.end(payload)
+  return true
+}
+
+function writeStream(
+  ctx: RequestContext,
+  status: number,
+  headers: OutgoingHeaders | undefined,
+  body: StreamBody,
+) {
+  const res = ctx.res
+  if (res.destroyed || res.writableEnded) {
+    discard(body)
+    return
+  }
+  applyKeepAlive(ctx)
+  const h = lowerCased(headers)
+  if (h[CONTENT_TYPE] === undefined) h[CONTENT_TYPE] = ctx.mediaType ?? BYTES_TYPE
+  const chunking = ctx.resource?.chunking ?? ctx.dispatcher.chunking
+  const noBody = bodyless(status) || ctx.method === 'HEAD'
+  if (chunking === 'NEVER' && !noBody) {
+    // Buffer the whole stream so the response can announce its Content-Length.
+    collect(toReadable(body)).then(
+      (buf) => {
+        if (res.destroyed) return
+        delete h[TRANSFER_ENCODING]
+        h[CONTENT_LENGTH] = buf.length
+        res.writeHead(status, h)
+        res.end(buf)
+      },
+      (err: unknown) => ctx.dispatcher.streamFailed(ctx, err),
+    )
+    return
+  }
+  if (noBody) {
+    discard(body)
+    if (bodyless(status)) {
+      delete h[CONTENT_LENGTH]
+      delete h[TRANSFER_ENCODING]
+    }
+    res.writeHead(status, h)
+    res.end()
+    return
+  }
+  if (chunking === 'ALWAYS' && h[CONTENT_LENGTH] !== undefined && ctx.request.httpVersionMinor >= 1) {
+    delete h[CONTENT_LENGTH]
+  }
+  res.writeHead(status, h)
+  pipeline(toReadable(body), res, (err) => {
+    if (err) ctx.dispatcher.streamFailed(ctx, err)
+  })
+}
+
+async function collect(src: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  for await (const chunk of src)
+    chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer))
+  return Buffer.concat(chunks)
+}
