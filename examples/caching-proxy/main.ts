@@ -40,9 +40,15 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     proxy
       .stop()
       .then(() => store?.close())
-      .then(() => {
-        console.log('stopped')
-        process.exit(0)
-      })
+      .then(
+        () => {
+          console.log('stopped')
+          process.exit(0)
+        },
+        (err: unknown) => {
+          console.error(`stop failed: ${(err as Error).message}`)
+          process.exit(1)
+        },
+      )
   })
 }

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, request as nodeRequest, type ServerResponse } from 'node:http'
 import { afterEach, describe, expect, it } from 'vitest'
-import { type Listening, listen } from '../../test-support/listen.ts'
+import { listen } from '../../test-support/listen.ts'
 import { type CachingProxy, type CachingProxyOptions, createCachingProxy, relayedHeaders } from './proxy.ts'
 
 interface Seen {

@@ -45,7 +45,9 @@ const UNDERSTOOD_STATUS = new Set([
   200, 203, 204, 300, 301, 302, 303, 307, 308, 400, 403, 404, 405, 410, 414, 451, 500, 501, 502, 503, 504,
 ])
 
-// RFC 9110 §7.6.1 hop-by-hop fields, never stored (RFC 9111 §3.1); Age is recomputed.
+// RFC 9110 §7.6.1 hop-by-hop fields, never stored (RFC 9111 §3.1); Age is recomputed. The
+// Proxy-Authenticate family belongs to the proxy a cache forwards through, which is not part
+// of the cache key (RFC 9111 §3.1), so those are not stored either.
 const NOT_STORED = new Set([
   'connection',
   'proxy-connection',
@@ -54,6 +56,9 @@ const NOT_STORED = new Set([
   'transfer-encoding',
   'upgrade',
   'age',
+  'proxy-authenticate',
+  'proxy-authentication-info',
+  'proxy-authorization',
 ])
 // RFC 9111 §3.2: a 304 never updates these.
 const NOT_UPDATED = new Set([...NOT_STORED, 'content-length'])

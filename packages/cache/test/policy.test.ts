@@ -172,6 +172,21 @@ describe('decideStore()', () => {
     }
   })
 
+  it('does not store the fields of the proxy a cache forwards through (RFC 9111 §3.1)', () => {
+    const d = decide({
+      'cache-control': 'max-age=60',
+      'proxy-authenticate': 'Basic realm="p"',
+      'proxy-authentication-info': 'nextnonce="n"',
+      'proxy-authorization': 'Basic x',
+      'www-authenticate': 'Basic realm="o"',
+    })
+    expect(d.kind === 'store' && Object.keys(d.value.headers).sort()).toEqual([
+      'cache-control',
+      'date',
+      'www-authenticate',
+    ])
+  })
+
   it('records normalised Vary values, null for absent fields', () => {
     const d = decide(
       { 'cache-control': 'max-age=60', vary: 'Accept-Encoding, X-Absent' },
