@@ -25,7 +25,7 @@ export interface CachingProxyOptions {
   store?: CacheStore
   /** Entries of the default MemoryStore. @defaultValue 4096 */
   capacity?: number
-  /** Targeted cache-control fields this proxy obeys (RFC 9213). @defaultValue ['CDN-Cache-Control'] */
+  /** Targeted cache-control fields this proxy obeys (RFC 9213; Surrogate-Control in its own syntax). @defaultValue ['CDN-Cache-Control', 'Surrogate-Control'] */
   targets?: readonly string[]
   /** `Forwarded` handling towards the origin (the Client's `forwarded` option). @defaultValue 'disable' */
   forwarded?: ForwardedPolicy
@@ -117,7 +117,7 @@ export function createCachingProxy(options: CachingProxyOptions): CachingProxy {
     cache: {
       isShared: true,
       policy: 'RFC_9111',
-      targets: options.targets ?? ['CDN-Cache-Control'],
+      targets: options.targets ?? ['CDN-Cache-Control', 'Surrogate-Control'],
       ...(options.store === undefined ? { capacity: options.capacity ?? 4096 } : { store: options.store }),
       ...(options.now === undefined ? {} : { now: options.now }),
     },

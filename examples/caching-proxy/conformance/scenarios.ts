@@ -1693,7 +1693,6 @@ add(
       ['Date', 0],
     ],
     'not_cached',
-    { gap: surrogateGap },
   ),
   pair(
     'surrogate-max-age-long-cc-max-age',
@@ -1703,7 +1702,6 @@ add(
       ['Surrogate-Control', 'max-age=1', false],
     ],
     'not_cached',
-    { gap: surrogateGap },
   ),
   pair(
     'surrogate-no-store',
@@ -1721,7 +1719,6 @@ add(
       ['Date', 0],
     ],
     'not_cached',
-    { gap: surrogateGap },
   ),
   pair(
     'surrogate-fresh-cc-nostore',

@@ -47,7 +47,8 @@ export interface CacheOptions {
   /**
    * Targeted cache-control fields this cache obeys (RFC 9213), most specific first, such as
    * `['CDN-Cache-Control']` for a gateway: the first one present and valid replaces
-   * Cache-Control and Expires for this cache's decisions. @defaultValue []
+   * Cache-Control and Expires for this cache's decisions. `Surrogate-Control` is read with its
+   * own syntax (untargeted `max-age` and `no-store`). @defaultValue []
    */
   targets?: readonly string[]
   /** The clock, for tests. @defaultValue Date.now */

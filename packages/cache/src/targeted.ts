@@ -1,9 +1,10 @@
 // Targeted cache-control fields (RFC 9213, such as CDN-Cache-Control): Structured Field
 // dictionaries (RFC 8941 §4.2.2) read into the same directives Cache-Control gives. A field
-// that does not parse is ignored as a whole, as RFC 9213 §2.1 asks.
+// that does not parse is ignored as a whole, as RFC 9213 §2.1 asks. Surrogate-Control, the
+// older W3C Edge Architecture field, has its own list syntax and is read apart.
 
-import type { CacheControlDirectives } from './directives.js'
-import { fieldValue } from './headers.js'
+import { type CacheControlDirectives, parseDeltaSeconds } from './directives.js'
+import { fieldValue, splitList } from './headers.js'
 
 type Bare =
   | number
@@ -241,6 +242,34 @@ function fieldNamesOf(value: Bare | Bare[]): true | string[] {
 }
 
 /**
+ * Surrogate-Control (W3C Edge Architecture 1.0): `max-age=n[+m]` and `no-store`, each
+ * optionally `;device` targeted. Only untargeted directives apply to a cache that advertises
+ * no device token; undefined when none applies.
+ */
+export function surrogateDirectives(value: string): CacheControlDirectives | undefined {
+  const out: Record<string, unknown> = {}
+  let any = false
+  for (const member of splitList(value)) {
+    if (member.includes(';')) continue
+    const eq = member.indexOf('=')
+    const name = (eq === -1 ? member : member.slice(0, eq)).trim().toLowerCase()
+    if (name === 'no-store') {
+      out['no-store'] = true
+      any = true
+    } else if (name === 'max-age' && eq !== -1) {
+      const arg = member.slice(eq + 1)
+      const plus = arg.indexOf('+')
+      const n = parseDeltaSeconds(plus === -1 ? arg : arg.slice(0, plus))
+      if (n !== undefined && !('max-age' in out)) {
+        out['max-age'] = n
+        any = true
+      }
+    }
+  }
+  return any ? (out as CacheControlDirectives) : undefined
+}
+
+/**
  * The directives of the first targeted field (in `targets` order) that is present, parses
  * and is not empty; undefined when none is, and the cache then reads Cache-Control. A
  * directive whose value has the wrong type (such as `max-age="60"`) is ignored.
@@ -254,6 +283,11 @@ export function targetedDirectives(
     if (raw === undefined) continue
     const text = raw.trim()
     if (text.length === 0) continue
+    if (name === 'surrogate-control') {
+      const legacy = surrogateDirectives(text)
+      if (legacy !== undefined) return legacy
+      continue
+    }
     const dict = parseDictionary(text)
     if (dict === undefined || dict.size === 0) continue
     const out: Record<string, unknown> = {}

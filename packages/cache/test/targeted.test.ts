@@ -71,6 +71,38 @@ describe('Structured Field dictionaries (RFC 8941)', () => {
   })
 })
 
+describe('Surrogate-Control', () => {
+  it.each([
+    { name: 'max-age', value: 'max-age=60', want: { 'max-age': 60 } },
+    { name: 'max-age with a stale extension', value: 'max-age=60+600', want: { 'max-age': 60 } },
+    { name: 'no-store, in any case', value: 'No-Store', want: { 'no-store': true } },
+    {
+      name: 'untargeted directives next to targeted ones',
+      value: 'max-age=5;edge-a, no-store',
+      want: { 'no-store': true },
+    },
+    { name: 'only directives for another device', value: 'max-age=3600;not-for-you', want: undefined },
+    { name: 'a bad max-age', value: 'max-age=soon', want: undefined },
+    { name: 'unknown directives', value: 'content="ESI/1.0"', want: undefined },
+  ])('reads $name', ({ value, want }) => {
+    expect(targetedDirectives({ 'surrogate-control': value }, ['surrogate-control'])).toEqual(want)
+  })
+
+  it('replaces Cache-Control when it applies, and falls back to it when it does not', async () => {
+    origin.route('/s1', {
+      headers: { 'cache-control': 'max-age=3600', 'surrogate-control': 'no-store' },
+      body: 'x',
+    })
+    origin.route('/s2', {
+      headers: { 'cache-control': 'no-store', 'surrogate-control': 'max-age=600;other' },
+      body: 'x',
+    })
+    const c = open({ targets: ['CDN-Cache-Control', 'Surrogate-Control'] })
+    for (const path of ['/s1', '/s1', '/s2', '/s2']) await c.send(`${origin.url}${path}`)
+    expect([origin.hits('/s1'), origin.hits('/s2')]).toEqual([2, 2])
+  })
+})
+
 describe('a targeted field (RFC 9213) displaces Cache-Control and Expires', () => {
   it.each([
     {
