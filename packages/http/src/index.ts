@@ -1,5 +1,7 @@
 // The public surface of @x/http: the Listener and Client endpoints.
 
+export type { CachePolicy, CacheStore } from '@x/cache'
+export { MemoryStore } from '@x/cache'
 // Client
 export type {
   BalancerRequest,
@@ -20,6 +22,7 @@ export type { InboundRequest } from './client/forward.js'
 export type { TargetStats } from './client/multi-target.js'
 export { FailoverClient, LoadBalanceClient } from './client/multi-target.js'
 export type {
+  CacheConfig,
   ChunkingPolicy,
   CircuitBreakerConfig,
   ClientOptions,
@@ -38,7 +41,7 @@ export type {
 export type { FollowRedirectsInterceptorOptions } from './client/redirect.js'
 export { followRedirects } from './client/redirect.js'
 export type { RequestBody } from './client/request-body.js'
-export type { BodyCheck, ResponseSchema } from './client/response.js'
+export type { BodyCheck, InformationalListener, ResponseSchema } from './client/response.js'
 export { ClientResponse } from './client/response.js'
 export type { RetryOptions } from './client/retry.js'
 export { retry } from './client/retry.js'

@@ -20,7 +20,7 @@ import {
 } from './options.js'
 import { type EncodedBody, encodeBody, type RequestBody } from './request-body.js'
 import { createResilience, type Resilience } from './resilience.js'
-import { type ClientResponse, ResponseHandler } from './response.js'
+import { type ClientResponse, type InformationalListener, ResponseHandler } from './response.js'
 import { TargetSet } from './targets.js'
 
 /** Header values a request may carry. */
@@ -34,6 +34,8 @@ export interface RequestOptions {
   signal?: AbortSignal
   /** Overall deadline of this request (ms), replacing the Client's `timeout`; 0 for none. */
   timeout?: number
+  /** Called with each interim (1xx) response before the final one, such as 103 Early Hints; without it they are dropped. */
+  informational?: InformationalListener
 }
 
 const KNOWN_METHODS = new Map(
@@ -374,6 +376,7 @@ export class Client {
     let signal: AbortSignal | undefined
     let timeout: number | undefined
     let own: RequestHeaders | undefined
+    let informational: InformationalListener | undefined
     if (options !== undefined) {
       if (typeof options !== 'object' || options === null) {
         throw new ClientError('X_ERR_CLIENT_INVALID_REQUEST', 'request options must be an object')
@@ -381,6 +384,10 @@ export class Client {
       own = options.headers
       signal = options.signal
       timeout = options.timeout
+      informational = options.informational
+      if (informational !== undefined && typeof informational !== 'function') {
+        throw new ClientError('X_ERR_CLIENT_INVALID_REQUEST', 'informational must be a function')
+      }
       if (
         signal !== undefined &&
         (typeof signal !== 'object' || typeof signal.addEventListener !== 'function')
@@ -399,6 +406,7 @@ export class Client {
     }
     const { list, decode } = this.#headers(own, encoded.contentType, forwarded)
     const handler = new ResponseHandler(method, this.#origin, path, this.#config.maxBodySize, signal)
+    if (informational !== undefined) handler.informational = informational
     if (signal?.aborted === true) {
       handler.handleEvent()
       return handler.promise

@@ -1,5 +1,6 @@
 // Client options: types with their defaults, and eager validation. A bad value is a
 // ClientError `X_ERR_CLIENT_INVALID_OPTION` naming the option, thrown by the constructor.
+import type { CacheOptions, CachePolicy, CacheStore } from '@x/cache'
 import { type CircuitBreakerOptions, circuitBreaker, isCircuitBreakerError } from '@x/circuit-breaker'
 import {
   createRetryBudget,
@@ -90,6 +91,27 @@ export type CircuitBreakerConfig = Omit<CircuitBreakerOptions, 'name'>
 /** The retry budget shared by retries and failovers: `{ ratio, minPerSecond, window }`. */
 export type RetryBudgetConfig = RetryBudgetOptions
 
+/**
+ * HTTP caching (RFC 9111, `@x/cache`) with Ballerina's `CacheConfig` names. The other options
+ * of `@x/cache`'s `cache()` (`heuristicFraction`, `maxHeuristicAge`, `retainStale`,
+ * `collapseRequests`, `collapseTimeout`, `targets`, `now`) pass through unchanged.
+ */
+export interface CacheConfig
+  extends Omit<CacheOptions, 'shared' | 'store' | 'policy' | 'capacity' | 'evictionFactor'> {
+  /** Ballerina enables its cache by default; here a `cache` object turns it on, and this can turn it off again. @defaultValue true */
+  enabled?: boolean
+  /** A shared cache (a gateway or proxy answering many users) rather than a private one. @defaultValue false */
+  isShared?: boolean
+  /** Entries (variants) the default in-memory store keeps; not with `store`. @defaultValue 1024 */
+  capacity?: number
+  /** Share of `capacity` the default store drops, least recently used first, when full; not with `store`. @defaultValue 0.2 */
+  evictionFactor?: number
+  /** Which responses are stored. @defaultValue 'CACHE_CONTROL_AND_VALIDATORS' */
+  policy?: CachePolicy
+  /** Where responses are kept: a `MemoryStore`, a `RedisStore` from `@x/cache/redis`, or any `CacheStore`. @defaultValue a `MemoryStore` */
+  store?: CacheStore
+}
+
 /** Options of `new Client(url, options)`. Times are milliseconds. */
 export interface ClientOptions {
   /** Overall deadline of a request: redirects, retries and the body included; 0 for none. @defaultValue 60000 */
@@ -129,6 +151,8 @@ export interface ClientOptions {
   circuitBreaker?: CircuitBreakerConfig
   /** The budget retries and failovers draw from; `false` for none. @defaultValue `{ ratio: 0.2, minPerSecond: 10, window: 10000 }` */
   retryBudget?: RetryBudgetConfig | false
+  /** An RFC 9111 cache between decompression and redirects; off unless given. */
+  cache?: CacheConfig
 }
 
 /** Retry settings after defaults. */
@@ -172,6 +196,8 @@ export interface ResolvedClientOptions {
   readonly headers: readonly string[]
   readonly circuitBreaker: Readonly<CircuitBreakerConfig> | undefined
   readonly retryBudget: Readonly<RetryBudgetConfig> | false
+  /** The options the cache step is built with (`@x/cache`'s names), or null when caching is off. */
+  readonly cache: Readonly<CacheOptions> | null
 }
 
 export function invalidOption(option: string, why: string, cause?: unknown): ClientError {
@@ -338,7 +364,40 @@ const KNOWN = [
   'headers',
   'circuitBreaker',
   'retryBudget',
+  'cache',
 ] as const
+
+const CACHE_KNOWN = [
+  'enabled',
+  'isShared',
+  'capacity',
+  'evictionFactor',
+  'policy',
+  'store',
+  'heuristicFraction',
+  'maxHeuristicAge',
+  'retainStale',
+  'collapseRequests',
+  'collapseTimeout',
+  'targets',
+  'now',
+] as const
+
+/**
+ * Ballerina's names to `cache()`'s (`isShared` → `shared`); null when off. Values are checked
+ * by `cache()` itself when the chain is built, which still happens in the constructor.
+ */
+export function resolveCache(value: unknown): Readonly<CacheOptions> | null {
+  if (value === undefined) return null
+  const c = object(value, 'cache', CACHE_KNOWN)
+  if (!bool(c, 'enabled', 'cache.enabled', true)) return null
+  const out: Record<string, unknown> = {}
+  for (const key of CACHE_KNOWN) {
+    if (key === 'enabled' || c[key] === undefined) continue
+    out[key === 'isShared' ? 'shared' : key] = c[key]
+  }
+  return Object.freeze(out) as Readonly<CacheOptions>
+}
 
 /** Applies defaults and validates; pool and proxy options are checked again by the pool. */
 export function resolveClientOptions(options: ClientOptions | undefined): ResolvedClientOptions {
@@ -386,6 +445,7 @@ export function resolveClientOptions(options: ClientOptions | undefined): Resolv
     headers: resolveHeaderRecord(o.headers, 'headers'),
     circuitBreaker: resolveCircuitBreaker(o.circuitBreaker, 'circuitBreaker'),
     retryBudget: resolveRetryBudget(o.retryBudget),
+    cache: resolveCache(o.cache),
   }
 }
 

@@ -231,6 +231,12 @@ function charsetOf(contentType: string): string | undefined {
 }
 
 /** The handler at the end of the Client's chain: resolves with a ClientResponse, or rejects with a ClientError. */
+/** Receives an interim (1xx) response: its status and its header fields, lower-case names. */
+export type InformationalListener = (
+  statusCode: number,
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+) => void
+
 export class ResponseHandler implements Handler {
   controller: Controller | null = null
   response: ClientResponse | null = null
@@ -242,6 +248,8 @@ export class ResponseHandler implements Handler {
   readonly promise: Promise<ClientResponse>
   #signal: AbortSignal | undefined
   #done = false
+  /** Told of each interim (1xx) response; without it they are dropped. */
+  informational: InformationalListener | undefined = undefined
 
   constructor(
     readonly method: string,
@@ -291,6 +299,11 @@ export class ResponseHandler implements Handler {
 
   onResponseStart(_c: Controller, statusCode: number, headers: ResponseHeaders, message?: string): void {
     if (this.#done) return
+    // An interim response (103 Early Hints, 102 Processing) comes before the final one.
+    if (statusCode < 200) {
+      this.informational?.(statusCode, headers)
+      return
+    }
     const res = new ClientResponse(this, statusCode, headers, message)
     this.response = res
     this.resolve(res)

@@ -7,6 +7,7 @@ import type { CompiledResource, CompiledService } from './compile.js'
 import type { Dispatcher } from './pipeline.js'
 import { raise } from './problem.js'
 import type { Caller, Filter, Next, RespondOutcome } from './types.js'
+import { writeInformational } from './writer.js'
 
 /** The value request filters return to pass the request on. */
 export const NEXT: Next = Object.freeze({ __next: true as const })
@@ -18,6 +19,12 @@ class CallerImpl implements Caller {
   constructor(private readonly ctx: RequestContext) {}
   respond(value?: unknown, status?: number): Promise<RespondOutcome> {
     return this.ctx.dispatcher.respondFromCaller(this.ctx, value, status)
+  }
+  informational(
+    status: 102 | 103,
+    headers?: Readonly<Record<string, string | readonly string[] | undefined>>,
+  ): boolean {
+    return writeInformational(this.ctx, status, headers)
   }
 }
 

@@ -150,6 +150,17 @@ export interface Caller {
    * default). Throws an `HttpError` `X_ERR_HTTP_ALREADY_RESPONDED` when a response was already sent.
    */
   respond(value?: unknown, status?: number): Promise<RespondOutcome>
+  /**
+   * Sends an interim response before the final one: 103 Early Hints (which needs a `Link`
+   * field) or 102 Processing. Returns false when nothing was sent: the response already
+   * started, the client speaks HTTP/1.0 (RFC 9110 §15.2), or a 103 has no `Link`. Another
+   * status, or a field Node would write unchecked (a bad name, CR, LF or NUL in a value),
+   * throws an `HttpError` `X_ERR_HTTP_INVALID_OPTION`.
+   */
+  informational(
+    status: 102 | 103,
+    headers?: Readonly<Record<string, string | readonly string[] | undefined>>,
+  ): boolean
 }
 
 /** The value a request filter returns to pass the request on. */

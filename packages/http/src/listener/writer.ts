@@ -4,7 +4,9 @@
 
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http'
 import { pipeline, Readable } from 'node:stream'
+import { isFieldValue, isToken } from '../client/internal/headers.js'
 import type { RequestContext } from './context.js'
+import { raise } from './problem.js'
 import type { OutgoingHeaders } from './types.js'
 
 const JSON_TYPE = 'application/json'
@@ -51,6 +53,51 @@ function clientAskedClose(req: IncomingMessage): boolean {
 /** Statuses that never carry a body (RFC 9110 §6.4.1). */
 function bodyless(status: number): boolean {
   return status === 204 || status === 304 || status < 200
+}
+
+/**
+ * Writes a 102 or 103 before the final response (Node's writeProcessing / writeEarlyHints).
+ * Node writes 103 fields other than Link unchecked, so every field is checked here first.
+ */
+export function writeInformational(
+  ctx: RequestContext,
+  status: number,
+  headers: Readonly<Record<string, string | readonly string[] | undefined>> | undefined,
+): boolean {
+  if (status !== 102 && status !== 103) {
+    throw raise('X_ERR_HTTP_INVALID_OPTION', 'an interim response is 102 or 103')
+  }
+  const hints: Record<string, string | string[]> = {}
+  if (headers !== undefined) {
+    for (const name of Object.keys(headers)) {
+      const v = headers[name]
+      if (v === undefined) continue
+      const values = typeof v === 'string' ? [v] : [...v]
+      if (!isToken(name) || !values.every((x) => typeof x === 'string' && isFieldValue(x))) {
+        throw raise('X_ERR_HTTP_INVALID_OPTION', 'an interim response field has a bad name or value')
+      }
+      const lower = name.toLowerCase()
+      // Node joins a Link list itself; other lists it would join without the space.
+      hints[lower] = values.length === 1 ? values[0]! : lower === 'link' ? values : values.join(', ')
+    }
+  }
+  const res = ctx.res
+  const req = ctx.request
+  // RFC 9110 §15.2: never a 1xx to an HTTP/1.0 client.
+  if (ctx.written || res.headersSent || res.destroyed) return false
+  if (req.httpVersionMajor === 1 && req.httpVersionMinor === 0) return false
+  if (status === 102) {
+    res.writeProcessing()
+    return true
+  }
+  if (hints.link === undefined) return false
+  try {
+    res.writeEarlyHints(hints)
+  } catch {
+    // Node refuses a Link that is not `<uri>; param=value` shaped: the hint is dropped.
+    return false
+  }
+  return true
 }
 
 /** Marks a socket whose parser failed after a whole request: its response must close it. */

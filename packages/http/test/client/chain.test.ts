@@ -12,11 +12,18 @@ const full = resolveClientOptions({
   timeout: 5_000,
   followRedirects: { enabled: true },
   retryConfig: { count: 2, interval: 1 },
+  cache: {},
 })
 
 describe('the client chain', () => {
-  it('is deadline → decompress → redirect → retry, outermost first', () => {
-    expect(clientChain(full).map((s) => s.name)).toEqual(['deadline', 'decompress', 'redirect', 'retry'])
+  it('is deadline → decompress → cache → redirect → retry, outermost first', () => {
+    expect(clientChain(full).map((s) => s.name)).toEqual([
+      'deadline',
+      'decompress',
+      'cache',
+      'redirect',
+      'retry',
+    ])
   })
 
   it('leaves out what the configuration turns off, keeping the deadline for per-request timeouts', () => {
@@ -68,7 +75,7 @@ describe('the client chain', () => {
     onCleanup(() => pool.close())
     const d = pool.compose(composeOrder(traced))
     expect(await (await request(s.url, { dispatcher: d })).body.text()).toBe('ok')
-    expect(seen).toEqual(['deadline', 'decompress', 'redirect', 'retry'])
+    expect(seen).toEqual(['deadline', 'decompress', 'cache', 'redirect', 'retry'])
   })
 
   it('decodes the final response of a redirect (decompress is outside redirect)', async () => {
