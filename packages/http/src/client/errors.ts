@@ -3,6 +3,7 @@
 // two error classes on purpose: the Listener's HttpError answers with a status to a caller;
 // ClientError reports why a request to a remote service failed. They are different domains.
 import { isClientPoolError } from '@x/client-pool'
+import { type TlsErrorCode, toTlsError } from '@x/tls'
 
 /** Every code a {@link ClientError} can carry. */
 export type ClientErrorCode =
@@ -43,6 +44,7 @@ export interface ClientErrorDetails {
   url?: string
   statusCode?: number
   option?: string
+  tlsCode?: TlsErrorCode
   cause?: unknown
 }
 
@@ -58,6 +60,8 @@ export class ClientError extends Error {
   readonly statusCode: number | undefined
   /** The invalid option as a dotted path (`X_ERR_CLIENT_INVALID_OPTION`). */
   readonly option: string | undefined
+  /** Why TLS failed, as `@x/tls` names it (`X_ERR_TLS_CERT_REVOKED`, `X_ERR_TLS_HOSTNAME_MISMATCH`, …), for `X_ERR_CLIENT_TLS`. */
+  readonly tlsCode: TlsErrorCode | undefined
 
   constructor(code: ClientErrorCode, message: string, details: ClientErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause })
@@ -66,6 +70,7 @@ export class ClientError extends Error {
     this.url = details.url
     this.statusCode = details.statusCode
     this.option = details.option
+    this.tlsCode = details.tlsCode
   }
 
   get [brand](): true {
@@ -129,6 +134,7 @@ function codeOf(e: { code?: unknown; name?: unknown }): ClientErrorCode | undefi
   if (code !== undefined) {
     const known = BY_CODE[code]
     if (known !== undefined) return known
+    if (code.startsWith('X_ERR_TLS_')) return 'X_ERR_CLIENT_TLS'
     if (code.startsWith('HPE_')) return 'X_ERR_CLIENT_PROTOCOL'
     if (code.startsWith('ERR_HTTP2_')) return 'X_ERR_CLIENT_PROTOCOL'
     if (
@@ -163,10 +169,12 @@ export function toClientError(err: unknown, method?: string, url?: string): Clie
   }
   const message = err instanceof Error ? err.message : String(err)
   const statusCode = isClientPoolError(err) ? err.statusCode : undefined
+  const tlsCode = code === 'X_ERR_CLIENT_TLS' ? toTlsError(err)?.code : undefined
   return new ClientError(code ?? 'X_ERR_CLIENT_REQUEST_FAILED', message, {
     ...(method === undefined ? {} : { method }),
     ...(url === undefined ? {} : { url }),
     ...(statusCode === undefined ? {} : { statusCode }),
+    ...(tlsCode === undefined ? {} : { tlsCode }),
     cause: err,
   })
 }

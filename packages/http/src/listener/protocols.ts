@@ -1,0 +1,268 @@
+// HTTP/2 next to HTTP/1.1 on the Listener's one port: ALPN picks the protocol on TLS, the
+// connection preface does in cleartext (h2c with prior knowledge). Owns the node:http2
+// sessions, their limits and their part in stopping; requests go to the pipeline as usual.
+
+import { channel } from 'node:diagnostics_channel'
+import type { Server as HttpServer } from 'node:http'
+import {
+  constants,
+  createServer as createHttp2Server,
+  type IncomingHttpHeaders,
+  type ServerHttp2Session,
+  type ServerHttp2Stream,
+} from 'node:http2'
+import type { Server as HttpsServer } from 'node:https'
+import type { Socket } from 'node:net'
+import type { TLSSocket } from 'node:tls'
+import { Http2Request, Http2Response } from './http2-adapter.js'
+import type { ResolvedOptions } from './options.js'
+import type { Dispatcher } from './pipeline.js'
+import { raise, rawProblemResponse } from './problem.js'
+
+const protocolChannel = channel('x:http:listener-protocol')
+const sessionErrorChannel = channel('x:http:listener-session-error')
+
+const { NGHTTP2_SETTINGS_TIMEOUT } = constants
+
+/** The HTTP/2 client connection preface (RFC 9113 §3.4). */
+const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1')
+
+/** Why a session was closed with GOAWAY SETTINGS_TIMEOUT (published on `x:http:listener-session-error`). */
+class SettingsTimeoutError extends Error {
+  override readonly name = 'SettingsTimeoutError'
+  readonly code = 'ERR_HTTP2_SETTINGS_TIMEOUT'
+  constructor() {
+    super('the client did not acknowledge the SETTINGS frame in time')
+  }
+}
+
+/** Streams open on a session, kept on the session so the idle timer can tell idle from busy. */
+const OPEN = Symbol('x.http.openStreams')
+type CountedSession = ServerHttp2Session & { [OPEN]?: number }
+
+type Listener = (socket: Socket) => void
+
+/** What the Listener needs to stop the HTTP/2 side. */
+export interface Http2Front {
+  /** Live sessions. */
+  readonly sessions: ReadonlySet<ServerHttp2Session>
+  /**
+   * Graceful: GOAWAY on every session (streams in flight finish, new ones are refused so the
+   * client retries them elsewhere) and connections not yet classified are closed. Immediate:
+   * every session is destroyed.
+   */
+  stop(graceful: boolean): void
+}
+
+/**
+ * Makes `server` (node:http, or node:https for TLS) serve HTTP/2 as well: its connection
+ * listener is replaced by one that hands each connection to Node's HTTP/1.1 handling or to a
+ * node:http2 server that never listens itself.
+ */
+export function serveHttp2(
+  server: HttpServer | HttpsServer,
+  secure: boolean,
+  options: ResolvedOptions,
+  dispatcher: Dispatcher,
+): Http2Front {
+  const o = options.http2
+  const maxHeaderListSize = o.maxHeaderListSize
+  const h2 = createHttp2Server({
+    settings: {
+      maxConcurrentStreams: o.maxConcurrentStreams,
+      initialWindowSize: o.initialWindowSize,
+      maxFrameSize: o.maxFrameSize,
+      maxHeaderListSize,
+      headerTableSize: o.headerTableSize,
+    },
+    maxSessionInvalidFrames: o.maxSessionInvalidFrames,
+    maxSessionRejectedStreams: o.maxSessionRejectedStreams,
+    // Node refuses a stream with more fields than this; a few above the Listener's own limit
+    // (plus the pseudo-header fields) so that limit answers 431 first.
+    maxHeaderListPairs: options.maxHeaderCount + 8,
+    maxSessionMemory: o.maxSessionMemory,
+    maxOutstandingPings: o.maxOutstandingPings,
+    maxSettings: o.maxSettings,
+  } as Parameters<typeof createHttp2Server>[0])
+
+  const sessions = new Set<ServerHttp2Session>()
+  const undecided = new Set<Socket>()
+  let stopping = false
+
+  const onStream = (
+    stream: ServerHttp2Stream,
+    headers: IncomingHttpHeaders,
+    _flags: number,
+    raw: string[],
+  ): void => {
+    const session = stream.session as CountedSession | undefined
+    if (session !== undefined) {
+      session[OPEN] = (session[OPEN] ?? 0) + 1
+      stream.once('close', onStreamClose)
+    }
+    // The header list size as SETTINGS_MAX_HEADER_LIST_SIZE counts it (RFC 9113 §6.5.2):
+    // node:http2 advertises the limit but does not hold clients to it.
+    let size = 0
+    let pseudo = 0
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!
+      if (name.charCodeAt(0) === 58 /* : */) pseudo = i + 2
+      size += name.length + raw[i + 1]!.length + 32
+    }
+    const req = new Http2Request(stream, headers, pseudo === 0 ? raw : raw.slice(pseudo))
+    const res = new Http2Response(stream, req)
+    if (size > maxHeaderListSize) {
+      dispatcher.rejectRequest(
+        req as never,
+        res as never,
+        raise('X_ERR_HTTP_HEADERS_TOO_LARGE', 'the request headers are too large'),
+      )
+      return
+    }
+    dispatcher.onRequest(req as never, res as never)
+  }
+  h2.on('stream', onStream)
+
+  h2.on('session', (session: CountedSession) => {
+    sessions.add(session)
+    session[OPEN] = 0
+    if (o.connectionWindowSize > 65_535) session.setLocalWindowSize(o.connectionWindowSize)
+    let settingsTimer: NodeJS.Timeout | undefined
+    if (o.settingsTimeout > 0) {
+      // RFC 9113 §6.5.3: a peer that does not acknowledge our SETTINGS in time is a
+      // connection error SETTINGS_TIMEOUT. This also drops clients that never send a preface.
+      settingsTimer = setTimeout(() => {
+        if (!session.destroyed) session.destroy(new SettingsTimeoutError(), NGHTTP2_SETTINGS_TIMEOUT)
+      }, o.settingsTimeout)
+      session.once('localSettings', () => clearTimeout(settingsTimer))
+    }
+    if (options.keepAliveTimeout > 0) {
+      session.setTimeout(options.keepAliveTimeout, () => {
+        // Idle means no stream open: a slow handler or a quiet stream keeps its connection.
+        if ((session[OPEN] ?? 0) === 0) session.close()
+      })
+    }
+    session.once('close', () => {
+      if (settingsTimer !== undefined) clearTimeout(settingsTimer)
+      sessions.delete(session)
+    })
+    if (stopping) session.close()
+  })
+  h2.on('sessionError', (error: Error, session: ServerHttp2Session) => {
+    if (sessionErrorChannel.hasSubscribers) sessionErrorChannel.publish({ error, session })
+  })
+
+  const toHttp2 = (socket: Socket, protocol: 'h2' | 'h2c'): void => {
+    if (protocolChannel.hasSubscribers) protocolChannel.publish({ socket, protocol })
+    h2.emit('connection', socket)
+  }
+
+  const event = secure ? 'secureConnection' : 'connection'
+  const [http1] = server.listeners(event) as Listener[]
+  if (http1 === undefined) throw new TypeError(`node:http registered no ${event} listener`)
+  server.removeListener(event, http1)
+  const toHttp1 = (socket: Socket): void => {
+    if (protocolChannel.hasSubscribers) protocolChannel.publish({ socket, protocol: 'http/1.1' })
+    http1.call(server, socket)
+  }
+
+  if (secure) {
+    server.on(event, (socket: TLSSocket) => {
+      // @x/tls's `optional` client check may have refused the connection already.
+      if (socket.destroyed) return
+      if (socket.alpnProtocol === 'h2') toHttp2(socket, 'h2')
+      else if (o.allowHTTP1) toHttp1(socket)
+      else socket.destroy()
+    })
+  } else if (!o.allowHTTP1) {
+    server.on(event, (socket: Socket) => toHttp2(socket, 'h2c'))
+  } else {
+    server.on(event, (socket: Socket) => {
+      if (stopping) {
+        socket.destroy()
+        return
+      }
+      undecided.add(socket)
+      sniff(socket, options.headersTimeout, (decided, http2) => {
+        undecided.delete(decided)
+        if (stopping) decided.destroy()
+        else if (http2) toHttp2(decided, 'h2c')
+        else {
+          toHttp1(decided)
+          // Node's HTTP/1.1 parser reads from the handle; what was put back must be flushed to it.
+          decided.resume()
+        }
+      })
+    })
+  }
+
+  return {
+    sessions,
+    stop(graceful: boolean): void {
+      stopping = true
+      for (const socket of undecided) socket.destroy()
+      undecided.clear()
+      for (const session of sessions) {
+        if (graceful) session.close()
+        else session.destroy()
+      }
+    },
+  }
+}
+
+/** 'close' of a stream: one fewer open on its session. */
+function onStreamClose(this: ServerHttp2Stream): void {
+  const session = this.session as CountedSession | undefined
+  if (session !== undefined && session[OPEN] !== undefined) session[OPEN]--
+}
+
+/**
+ * Reads the first bytes of a cleartext connection until they either are the HTTP/2 preface
+ * or cannot be (the preface may come split over packets), puts them back, and calls
+ * `decide`. A client that sends nothing within `timeout` ms is answered 408 and closed, as
+ * Node does for HTTP/1.1; one that closes its side first is dropped.
+ */
+function sniff(socket: Socket, timeout: number, decide: (socket: Socket, http2: boolean) => void): void {
+  let buffered: Buffer | undefined
+  const finish = (http2: boolean): void => {
+    cleanup()
+    socket.off('error', onError)
+    socket.pause()
+    if (buffered !== undefined) socket.unshift(buffered)
+    decide(socket, http2)
+  }
+  const onData = (chunk: Buffer): void => {
+    buffered = buffered === undefined ? chunk : Buffer.concat([buffered, chunk])
+    const n = Math.min(buffered.length, PREFACE.length)
+    if (buffered.compare(PREFACE, 0, n, 0, n) !== 0) finish(false)
+    else if (n === PREFACE.length) finish(true)
+  }
+  const onEnd = (): void => {
+    cleanup()
+    socket.destroy()
+  }
+  const onClose = (): void => cleanup()
+  // Until HTTP/1.1 or HTTP/2 takes the socket over (each with its own handler), a reset must
+  // not become an uncaught 'error'.
+  const onError = (): void => {
+    cleanup()
+    socket.destroy()
+  }
+  socket.on('error', onError)
+  const timer = setTimeout(() => {
+    cleanup()
+    if (buffered === undefined && socket.writable) {
+      socket.end(rawProblemResponse('X_ERR_HTTP_REQUEST_TIMEOUT', 'the request was not received in time'))
+      socket.setTimeout(2_000, () => socket.destroy())
+    } else socket.destroy()
+  }, timeout)
+  const cleanup = (): void => {
+    clearTimeout(timer)
+    socket.off('data', onData)
+    socket.off('end', onEnd)
+    socket.off('close', onClose)
+  }
+  socket.on('data', onData)
+  socket.once('end', onEnd)
+  socket.once('close', onClose)
+}
