@@ -15,6 +15,9 @@ const CONNECTION_FIELDS = ['connection', 'keep-alive', 'proxy-connection', 'tran
 
 function noop(): void {}
 
+/** Marks a stream the Listener reset itself, so it does not count as a client's reset. */
+export const RESET_HERE: unique symbol = Symbol('x.http.resetHere') as never
+
 /**
  * An HTTP/2 request as handlers and filters see it under `ctx.request`: the members of
  * `http.IncomingMessage` a protocol-neutral service needs (method, url, headers, httpVersion,
@@ -229,8 +232,11 @@ export class Http2Response {
 
   /** Abandons the response: RST_STREAM(INTERNAL_ERROR), so the client sees it as incomplete. */
   destroy(): this {
-    const stream = this.stream
-    if (!stream.closed && !stream.destroyed) stream.close(NGHTTP2_INTERNAL_ERROR)
+    const stream = this.stream as ServerHttp2Stream & { [RESET_HERE]?: true }
+    if (!stream.closed && !stream.destroyed) {
+      stream[RESET_HERE] = true
+      stream.close(NGHTTP2_INTERNAL_ERROR)
+    }
     return this
   }
 

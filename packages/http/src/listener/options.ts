@@ -90,6 +90,14 @@ export interface Http2Options {
   maxOutstandingPings?: number
   /** Entries accepted in one SETTINGS frame. @defaultValue 32 */
   maxSettings?: number
+  /**
+   * Streams a client may reset before their response ended (rapid reset, CVE-2023-44487), as a
+   * token bucket: this many at once, refilled by `streamResetRate` per second; past it the
+   * connection is closed with GOAWAY ENHANCE_YOUR_CALM. @defaultValue 500
+   */
+  streamResetBurst?: number
+  /** Refill of `streamResetBurst`, in resets per second. @defaultValue 33 */
+  streamResetRate?: number
 }
 
 /** HTTP/2 settings after defaults. */
@@ -107,6 +115,8 @@ export interface ResolvedHttp2 {
   readonly maxSessionMemory: number
   readonly maxOutstandingPings: number
   readonly maxSettings: number
+  readonly streamResetBurst: number
+  readonly streamResetRate: number
 }
 
 /** Options after defaults: what the Listener runs with. */
@@ -178,6 +188,8 @@ const HTTP2_KNOWN = new Set([
   'maxSessionMemory',
   'maxOutstandingPings',
   'maxSettings',
+  'streamResetBurst',
+  'streamResetRate',
 ])
 
 /** Largest value of a 31-bit HTTP/2 setting (windows, RFC 9113 §6.9.1) and of a Node timer. */
@@ -237,6 +249,8 @@ function resolveHttp2(value: unknown, maxHeaderSize: number): ResolvedHttp2 {
     maxSessionMemory: int(o, 'maxSessionMemory', 10, 1, 1_048_576, p),
     maxOutstandingPings: int(o, 'maxOutstandingPings', 10, 1, 10_000, p),
     maxSettings: int(o, 'maxSettings', 32, 1, 1000, p),
+    streamResetBurst: int(o, 'streamResetBurst', 500, 1, MAX_31, p),
+    streamResetRate: int(o, 'streamResetRate', 33, 1, MAX_31, p),
   }
 }
 

@@ -14,33 +14,50 @@ import {
 import type { Server as HttpsServer } from 'node:https'
 import type { Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
-import { Http2Request, Http2Response } from './http2-adapter.js'
-import type { ResolvedOptions } from './options.js'
+import { Http2Request, Http2Response, RESET_HERE } from './http2-adapter.js'
+import type { ResolvedHttp2, ResolvedOptions } from './options.js'
 import type { Dispatcher } from './pipeline.js'
 import { raise, rawProblemResponse } from './problem.js'
 
 const protocolChannel = channel('x:http:listener-protocol')
 const sessionErrorChannel = channel('x:http:listener-session-error')
 
-const { NGHTTP2_SETTINGS_TIMEOUT } = constants
+const { NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_SETTINGS_TIMEOUT } = constants
+
+/** How long a connection closed gracefully may wait for the client to close its side, in ms. */
+const LINGER_MS = 2_000
 
 /** The HTTP/2 client connection preface (RFC 9113 §3.4). */
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1')
 
-/** Why a session was closed with GOAWAY SETTINGS_TIMEOUT (published on `x:http:listener-session-error`). */
-class SettingsTimeoutError extends Error {
-  override readonly name = 'SettingsTimeoutError'
-  readonly code = 'ERR_HTTP2_SETTINGS_TIMEOUT'
-  constructor() {
-    super('the client did not acknowledge the SETTINGS frame in time')
+/** Why the Listener closed a session itself (published on `x:http:listener-session-error`). */
+class SessionLimitError extends Error {
+  override readonly name = 'SessionLimitError'
+  constructor(
+    readonly code: 'ERR_HTTP2_SETTINGS_TIMEOUT' | 'ERR_HTTP2_RESET_FLOOD',
+    message: string,
+  ) {
+    super(message)
   }
 }
 
-/** Streams open on a session, kept on the session so the idle timer can tell idle from busy. */
-const OPEN = Symbol('x.http.openStreams')
-type CountedSession = ServerHttp2Session & { [OPEN]?: number }
+/** What the Listener keeps per session, on the session object itself. */
+interface SessionState {
+  /** The connection's own socket (`session.socket` is a proxy that cannot be destroyed). */
+  readonly socket: Socket
+  /** Streams open now: the idle timer leaves a session with open streams alone. */
+  open: number
+  /** The reset token bucket: tokens left, and when it was last refilled (ms). */
+  tokens: number
+  refilled: number
+}
 
-type Listener = (socket: Socket) => void
+const STATE = Symbol('x.http.session')
+const SESSION = Symbol('x.http.streamSession')
+type TrackedSession = ServerHttp2Session & { [STATE]?: SessionState }
+type TrackedStream = ServerHttp2Stream & { [SESSION]?: TrackedSession; [RESET_HERE]?: true }
+
+type ConnectionListener = (socket: Socket) => void
 
 /** What the Listener needs to stop the HTTP/2 side. */
 export interface Http2Front {
@@ -88,62 +105,90 @@ export function serveHttp2(
   const sessions = new Set<ServerHttp2Session>()
   const undecided = new Set<Socket>()
   let stopping = false
+  /** The socket being handed to node:http2, which creates its session synchronously. */
+  let handing: Socket | undefined
 
-  const onStream = (
-    stream: ServerHttp2Stream,
-    headers: IncomingHttpHeaders,
-    _flags: number,
-    raw: string[],
-  ): void => {
-    const session = stream.session as CountedSession | undefined
-    if (session !== undefined) {
-      session[OPEN] = (session[OPEN] ?? 0) + 1
-      stream.once('close', onStreamClose)
-    }
-    // The header list size as SETTINGS_MAX_HEADER_LIST_SIZE counts it (RFC 9113 §6.5.2):
-    // node:http2 advertises the limit but does not hold clients to it.
-    let size = 0
-    let pseudo = 0
-    for (let i = 0; i < raw.length; i += 2) {
-      const name = raw[i]!
-      if (name.charCodeAt(0) === 58 /* : */) pseudo = i + 2
-      size += name.length + raw[i + 1]!.length + 32
-    }
-    const req = new Http2Request(stream, headers, pseudo === 0 ? raw : raw.slice(pseudo))
-    const res = new Http2Response(stream, req)
-    if (size > maxHeaderListSize) {
-      dispatcher.rejectRequest(
-        req as never,
-        res as never,
-        raise('X_ERR_HTTP_HEADERS_TOO_LARGE', 'the request headers are too large'),
-      )
-      return
-    }
-    dispatcher.onRequest(req as never, res as never)
+  /**
+   * 'close' of a stream: one fewer open. A stream that closed before its response was handed
+   * over whole was reset (by the client, whatever code it used): that costs a token.
+   */
+  function onStreamClose(this: TrackedStream): void {
+    // node:http2 has let go of `stream.session` by the time 'close' is emitted.
+    const session = this[SESSION]
+    const state = session?.[STATE]
+    if (state === undefined) return
+    state.open--
+    if (!this.writableFinished && this[RESET_HERE] !== true) takeResetToken(session!, state, o)
   }
-  h2.on('stream', onStream)
 
-  h2.on('session', (session: CountedSession) => {
+  h2.on(
+    'stream',
+    (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, raw: string[]): void => {
+      const session = stream.session as TrackedSession | undefined
+      const state = session?.[STATE]
+      if (state !== undefined) {
+        state.open++
+        ;(stream as TrackedStream)[SESSION] = session as TrackedSession
+        stream.once('close', onStreamClose)
+      }
+      // The header list size as SETTINGS_MAX_HEADER_LIST_SIZE counts it (RFC 9113 §6.5.2):
+      // node:http2 advertises the limit but does not hold clients to it.
+      let size = 0
+      let pseudo = 0
+      for (let i = 0; i < raw.length; i += 2) {
+        const name = raw[i]!
+        if (name.charCodeAt(0) === 58 /* : */) pseudo = i + 2
+        size += name.length + raw[i + 1]!.length + 32
+      }
+      const req = new Http2Request(stream, headers, pseudo === 0 ? raw : raw.slice(pseudo))
+      const res = new Http2Response(stream, req)
+      if (size > maxHeaderListSize) {
+        dispatcher.rejectRequest(
+          req as never,
+          res as never,
+          raise('X_ERR_HTTP_HEADERS_TOO_LARGE', 'the request headers are too large'),
+        )
+        return
+      }
+      dispatcher.onRequest(req as never, res as never)
+    },
+  )
+
+  h2.on('session', (session: TrackedSession) => {
     sessions.add(session)
-    session[OPEN] = 0
+    const socket = handing ?? (session.socket as Socket)
+    const state: SessionState = { socket, open: 0, tokens: o.streamResetBurst, refilled: Date.now() }
+    session[STATE] = state
     if (o.connectionWindowSize > 65_535) session.setLocalWindowSize(o.connectionWindowSize)
     let settingsTimer: NodeJS.Timeout | undefined
     if (o.settingsTimeout > 0) {
       // RFC 9113 §6.5.3: a peer that does not acknowledge our SETTINGS in time is a
       // connection error SETTINGS_TIMEOUT. This also drops clients that never send a preface.
       settingsTimer = setTimeout(() => {
-        if (!session.destroyed) session.destroy(new SettingsTimeoutError(), NGHTTP2_SETTINGS_TIMEOUT)
+        if (session.destroyed) return
+        const error = new SessionLimitError(
+          'ERR_HTTP2_SETTINGS_TIMEOUT',
+          'the client did not acknowledge the SETTINGS frame in time',
+        )
+        session.destroy(error, NGHTTP2_SETTINGS_TIMEOUT)
       }, o.settingsTimeout)
       session.once('localSettings', () => clearTimeout(settingsTimer))
     }
+    let lingerTimer: NodeJS.Timeout | undefined
     if (options.keepAliveTimeout > 0) {
+      // Idle means no frame for that long and no stream open (a slow handler keeps its
+      // connection). This also closes a session node:http2 gave up on after a connection
+      // error: Node 20 sends GOAWAY and stops reading, but leaves the socket open.
       session.setTimeout(options.keepAliveTimeout, () => {
-        // Idle means no stream open: a slow handler or a quiet stream keeps its connection.
-        if ((session[OPEN] ?? 0) === 0) session.close()
+        if (state.open > 0 || lingerTimer !== undefined) return
+        session.close()
+        // A graceful close waits for the client to close its side; one that never does is cut off.
+        lingerTimer = setTimeout(() => socket.destroy(), LINGER_MS)
       })
     }
     session.once('close', () => {
-      if (settingsTimer !== undefined) clearTimeout(settingsTimer)
+      clearTimeout(settingsTimer)
+      clearTimeout(lingerTimer)
       sessions.delete(session)
     })
     if (stopping) session.close()
@@ -154,11 +199,19 @@ export function serveHttp2(
 
   const toHttp2 = (socket: Socket, protocol: 'h2' | 'h2c'): void => {
     if (protocolChannel.hasSubscribers) protocolChannel.publish({ socket, protocol })
-    h2.emit('connection', socket)
+    // node:http keeps half-open sockets (it ends them itself); HTTP/2 has no use for one, and
+    // a client that sent FIN in the middle of a frame would otherwise keep its socket here.
+    socket.allowHalfOpen = false
+    handing = socket
+    try {
+      h2.emit('connection', socket)
+    } finally {
+      handing = undefined
+    }
   }
 
   const event = secure ? 'secureConnection' : 'connection'
-  const [http1] = server.listeners(event) as Listener[]
+  const [http1] = server.listeners(event) as ConnectionListener[]
   if (http1 === undefined) throw new TypeError(`node:http registered no ${event} listener`)
   server.removeListener(event, http1)
   const toHttp1 = (socket: Socket): void => {
@@ -210,10 +263,21 @@ export function serveHttp2(
   }
 }
 
-/** 'close' of a stream: one fewer open on its session. */
-function onStreamClose(this: ServerHttp2Stream): void {
-  const session = this.session as CountedSession | undefined
-  if (session !== undefined && session[OPEN] !== undefined) session[OPEN]--
+/**
+ * A stream the client reset before its response went out takes a token; with none left the session is
+ * closed with GOAWAY ENHANCE_YOUR_CALM. Node 20's own limit (nghttp2's) answers GOAWAY but
+ * leaves the connection open and unread, so this one sits below it and closes the socket.
+ */
+function takeResetToken(session: ServerHttp2Session, state: SessionState, o: ResolvedHttp2): void {
+  const now = Date.now()
+  const refill = ((now - state.refilled) * o.streamResetRate) / 1000
+  if (refill >= 1) {
+    state.tokens = Math.min(o.streamResetBurst, state.tokens + Math.floor(refill))
+    state.refilled = now
+  }
+  if (--state.tokens >= 0 || session.destroyed) return
+  const error = new SessionLimitError('ERR_HTTP2_RESET_FLOOD', 'the client reset streams faster than allowed')
+  session.destroy(error, NGHTTP2_ENHANCE_YOUR_CALM)
 }
 
 /**
@@ -224,6 +288,19 @@ function onStreamClose(this: ServerHttp2Stream): void {
  */
 function sniff(socket: Socket, timeout: number, decide: (socket: Socket, http2: boolean) => void): void {
   let buffered: Buffer | undefined
+  let timer: NodeJS.Timeout | undefined
+  const cleanup = (): void => {
+    clearTimeout(timer)
+    socket.off('data', onData)
+    socket.off('end', onEnd)
+    socket.off('close', cleanup)
+  }
+  // Until HTTP/1.1 or HTTP/2 takes the socket over (each with its own handler), a reset must
+  // not become an uncaught 'error'.
+  const onError = (): void => {
+    cleanup()
+    socket.destroy()
+  }
   const finish = (http2: boolean): void => {
     cleanup()
     socket.off('error', onError)
@@ -241,28 +318,15 @@ function sniff(socket: Socket, timeout: number, decide: (socket: Socket, http2: 
     cleanup()
     socket.destroy()
   }
-  const onClose = (): void => cleanup()
-  // Until HTTP/1.1 or HTTP/2 takes the socket over (each with its own handler), a reset must
-  // not become an uncaught 'error'.
-  const onError = (): void => {
-    cleanup()
-    socket.destroy()
-  }
-  socket.on('error', onError)
-  const timer = setTimeout(() => {
+  timer = setTimeout(() => {
     cleanup()
     if (buffered === undefined && socket.writable) {
       socket.end(rawProblemResponse('X_ERR_HTTP_REQUEST_TIMEOUT', 'the request was not received in time'))
       socket.setTimeout(2_000, () => socket.destroy())
     } else socket.destroy()
   }, timeout)
-  const cleanup = (): void => {
-    clearTimeout(timer)
-    socket.off('data', onData)
-    socket.off('end', onEnd)
-    socket.off('close', onClose)
-  }
+  socket.on('error', onError)
   socket.on('data', onData)
   socket.once('end', onEnd)
-  socket.once('close', onClose)
+  socket.once('close', cleanup)
 }
