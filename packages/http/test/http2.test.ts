@@ -8,7 +8,7 @@ import { Agent, request } from 'undici'
 import { afterEach, describe, expect, it } from 'vitest'
 import { cert, key } from '../../../test-support/tls.ts'
 import { type Filter, HttpError, HttpResponse, type Resource, resource, type Service } from '../src/index.ts'
-import { h2close, h2connect, h2request } from './helpers/h2.ts'
+import { h2connect, h2request } from './helpers/h2.ts'
 import * as F from './helpers/h2-frames.ts'
 import { raw, type Served, serve, statusOf } from './helpers/serve.ts'
 
