@@ -14,6 +14,7 @@ export type { InboundRequest } from './client/forward.js'
 export type {
   ChunkingPolicy,
   ClientOptions,
+  ClientSecureSocket,
   CompressionPolicy,
   FollowRedirectsOptions,
   ForwardedPolicy,
@@ -36,13 +37,15 @@ export { retry } from './client/retry.js'
 // Listener
 export type { HttpErrorCode, HttpErrorHeaders, HttpErrorOptions } from './errors.js'
 export { HttpError, isHttpError } from './errors.js'
+export type { Http2Request } from './listener/http2-adapter.js'
 export type { GracefulStopOptions } from './listener/listener.js'
 export { Listener } from './listener/listener.js'
-export type { ListenerLogger, ListenerOptions } from './listener/options.js'
+export type { Http2Options, ListenerLogger, ListenerOptions } from './listener/options.js'
 export type { ResourceSpec } from './listener/resource.js'
 export { resource } from './listener/resource.js'
 export type { HttpResponseInit } from './listener/response.js'
 export { HttpResponse } from './listener/response.js'
+export type { ListenerTlsOptions, TlsInfo } from './listener/tls.js'
 export type {
   ArrayType,
   BodyKind,

@@ -6,6 +6,7 @@ import { channel } from 'node:diagnostics_channel'
 import { createServer, type Server, type ServerOptions, type ServerResponse } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import type { Socket } from 'node:net'
+import type { StapleStatus } from '@x/tls'
 import { configError, type HttpErrorCode } from '../errors.js'
 import { type CompiledService, compileService, ServiceTable } from './compile.js'
 import { type ListenerOptions, type ResolvedOptions, resolveOptions } from './options.js'
@@ -85,6 +86,19 @@ export class Listener {
   get port(): number {
     const address = this.server?.address()
     return typeof address === 'object' && address !== null ? address.port : this.options.port
+  }
+
+  /**
+   * Resolves once the first OCSP responses for `secureSocket.ocspStapling` were fetched (or
+   * failed: handshakes never wait for them); at once without stapling. Call after `start()`.
+   */
+  stapleReady(): Promise<void> {
+    return this.options.tls?.stapleReady() ?? Promise.resolve()
+  }
+
+  /** Per served certificate: whether an OCSP response is stapled, until when, and the last error. */
+  staplingStatus(): StapleStatus[] {
+    return this.options.tls?.staplingStatus() ?? []
   }
 
   /** Binds the port; resolves once listening. Rejects with `X_ERR_HTTP_LISTEN_FAILED` (cause: Node's error). */
