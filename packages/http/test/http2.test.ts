@@ -466,6 +466,47 @@ describe('streams that end early', () => {
     expect(server.logger.errors).toEqual([])
   })
 
+  it('takes a client that resets a streamed response midway as gone, not as a failure', async () => {
+    let sent!: () => void
+    const firstSent = new Promise<void>((r) => {
+      sent = r
+    })
+    let closed!: () => void
+    const streamClosed = new Promise<void>((r) => {
+      closed = r
+    })
+    server = await serve(
+      {
+        resources: [
+          {
+            path: '/feed',
+            handler: () =>
+              Readable.from(
+                (async function* () {
+                  yield 'first'
+                  sent()
+                  await streamClosed
+                  yield 'never read'
+                })(),
+              ),
+          },
+          hello,
+        ],
+      },
+      { httpVersion: '2' },
+    )
+    const s = await session(server.url)
+    const stream = s.request({ ':path': '/feed' })
+    stream.on('error', () => {})
+    await new Promise<void>((r) => stream.once('data', () => r()))
+    await firstSent
+    stream.close(F.ERROR.CANCEL)
+    await new Promise<void>((r) => stream.once('close', () => r()))
+    closed()
+    expect((await h2request(s, { ':path': '/hello' })).status).toBe(200)
+    expect(server.logger.errors).toEqual([])
+  })
+
   it('resets the stream with INTERNAL_ERROR when a streamed body fails midway, and logs it', async () => {
     server = await serve(
       {

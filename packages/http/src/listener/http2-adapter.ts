@@ -41,9 +41,15 @@ export class Http2Request {
   readonly scheme: string | undefined
   /** The `:authority` the client addressed. */
   readonly authority: string | undefined
+  /**
+   * The connection's socket (a TLS socket under h2), as `IncomingMessage.socket` is: kept
+   * here because node:http2 lets go of `stream.session` once the stream has closed.
+   */
+  readonly socket: Socket
 
-  constructor(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, rawHeaders: string[]) {
+  constructor(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, rawHeaders: string[], socket: Socket) {
     this.stream = stream
+    this.socket = socket
     const method = headers[':method'] as string
     const authority = headers[':authority'] as string | undefined
     this.method = method
@@ -71,11 +77,6 @@ export class Http2Request {
     return 0
   }
 
-  /** The connection's socket (the TLS socket under h2); node:http2 hands out a guarded proxy. */
-  get socket(): Socket {
-    return this.stream.session?.socket as Socket
-  }
-
   /** True once the whole request, body included, has arrived (or there is none). */
   get complete(): boolean {
     const s = this.stream
@@ -87,9 +88,12 @@ export class Http2Request {
     return !this.stream.endAfterHeaders
   }
 
-  /** True when the client reset the stream or the connection went before the request ended. */
+  /** True when the stream closed (a client reset, the connection gone) before the response was sent. */
   get aborted(): boolean {
-    return this.stream.aborted
+    const s = this.stream
+    // node:http2 flags `aborted` only when nothing was being written; a reset in the middle of
+    // a streamed response leaves it false.
+    return s.aborted || (s.closed && !s.writableFinished)
   }
 
   get readableEnded(): boolean {

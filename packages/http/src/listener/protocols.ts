@@ -140,7 +140,8 @@ export function serveHttp2(
         if (name.charCodeAt(0) === 58 /* : */) pseudo = i + 2
         size += name.length + raw[i + 1]!.length + 32
       }
-      const req = new Http2Request(stream, headers, pseudo === 0 ? raw : raw.slice(pseudo))
+      const socket = state === undefined ? (session?.socket as Socket) : state.socket
+      const req = new Http2Request(stream, headers, pseudo === 0 ? raw : raw.slice(pseudo), socket)
       const res = new Http2Response(stream, req)
       if (size > maxHeaderListSize) {
         dispatcher.rejectRequest(
