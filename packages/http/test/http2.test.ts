@@ -229,6 +229,15 @@ describe('the pipeline under HTTP/2', () => {
       },
       { methods: ['GET'], path: '/stream', handler: () => Readable.from(['a', 'b', 'c']) },
       { methods: ['GET'], path: '/headers', handler: (ctx) => Object.keys(ctx.headers).sort() },
+      {
+        methods: ['POST'],
+        path: '/iterate',
+        handler: async (ctx) => {
+          let text = ''
+          for await (const chunk of ctx.request as AsyncIterable<Buffer>) text += chunk.toString()
+          return { text }
+        },
+      },
     ],
   }
   const auth = { authorization: 'Bearer t' }
@@ -286,6 +295,16 @@ describe('the pipeline under HTTP/2', () => {
     const next = await h2request(s, { ':path': '/api/users/1', ...auth })
     expect(next.status).toBe(200)
     expect(server.openSockets()).toBe(1)
+  })
+
+  it('lets a handler read ctx.request to its end and still answer', async () => {
+    server = await serve(service, { httpVersion: '2' })
+    const res = await h2request(
+      await session(server.url),
+      { ':method': 'POST', ':path': '/api/iterate', ...auth },
+      ['ab', 'cd'],
+    )
+    expect(res.json()).toEqual({ text: 'abcd' })
   })
 
   it('limits a streamed body without Content-Length', async () => {
@@ -379,6 +398,59 @@ describe('the pipeline under HTTP/2', () => {
     server = await serve(service, { httpVersion: '2' })
     const res = await h2request(await session(server.url), { ':path': '/api/headers', 'x-a': '1', ...auth })
     expect(res.json()).toEqual(['authorization', 'host', 'x-a'])
+  })
+})
+
+describe('forwarding an HTTP/2 request with the Client', () => {
+  it('sends ctx.request on with its method, fields and streamed body, without pseudo-header fields', async () => {
+    const { createServer } = await import('node:http')
+    const upstream = createServer((req, res) => {
+      const chunks: Buffer[] = []
+      req.on('data', (c: Buffer) => chunks.push(c))
+      req.on('end', () => {
+        res.setHeader('content-type', 'application/json')
+        res.end(
+          JSON.stringify({
+            method: req.method,
+            url: req.url,
+            fields: req.rawHeaders.filter((_, i) => i % 2 === 0).map((n) => n.toLowerCase()),
+            forwarded: req.headers.forwarded,
+            body: Buffer.concat(chunks).toString(),
+          }),
+        )
+      })
+    })
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', () => r()))
+    const { Client } = await import('../src/index.ts')
+    const client = new Client(`http://127.0.0.1:${(upstream.address() as { port: number }).port}`, {
+      forwarded: 'enable',
+    })
+    try {
+      server = await serve(
+        {
+          resources: [
+            {
+              path: '/proxy',
+              handler: async (ctx) => (await client.forward('/upstream', ctx.request)).json(),
+            },
+          ],
+        },
+        { httpVersion: '2' },
+      )
+      const res = await h2request(
+        await session(server.url),
+        { ':method': 'PUT', ':path': '/proxy', 'x-trace': 'abc' },
+        ['part one, ', 'part two'],
+      )
+      const seen = res.json()
+      expect(seen).toMatchObject({ method: 'PUT', url: '/upstream', body: 'part one, part two' })
+      expect(seen.fields).toContain('x-trace')
+      expect(seen.fields.some((f: string) => f.startsWith(':'))).toBe(false)
+      expect(seen.forwarded).toContain(`host="127.0.0.1:${server.port}"`)
+    } finally {
+      await client.close()
+      await new Promise<void>((r) => upstream.close(() => r()))
+    }
   })
 })
 

@@ -35,7 +35,7 @@ export class Http2Request {
    * `:authority` when the client sent no Host field (RFC 9113 §8.3.1).
    */
   readonly headers: IncomingHttpHeaders
-  /** Field names and values as received, pseudo-header fields included. */
+  /** Field names and values as received, pseudo-header fields included (as in Node's compatibility API). */
   readonly rawHeaders: string[]
   /** The `:scheme` the client used (`http` or `https`). */
   readonly scheme: string | undefined
@@ -140,7 +140,9 @@ export class Http2Request {
     return this
   }
   [Symbol.asyncIterator](): AsyncIterableIterator<unknown> {
-    return this.stream[Symbol.asyncIterator]()
+    // The stream also carries the response: reading the body to its end must not destroy it,
+    // as a Readable's own iterator does.
+    return this.stream.iterator({ destroyOnReturn: false })
   }
 }
 

@@ -80,7 +80,8 @@ export class Dispatcher {
       this.reject(ctx, raise('X_ERR_HTTP_URI_TOO_LONG', 'the URI is too long'))
       return
     }
-    if (req.rawHeaders.length > this.maxRawHeaders) {
+    // (HTTP/2 counts its fields in its adapter, without the pseudo-header fields.)
+    if (req.rawHeaders.length > this.maxRawHeaders && req.httpVersionMajor !== 2) {
       this.reject(ctx, raise('X_ERR_HTTP_HEADERS_TOO_LARGE', 'the request has too many header fields'))
       return
     }

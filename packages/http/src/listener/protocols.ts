@@ -84,6 +84,7 @@ export function serveHttp2(
 ): Http2Front {
   const o = options.http2
   const maxHeaderListSize = o.maxHeaderListSize
+  const maxHeaderCount = options.maxHeaderCount
   const h2 = createHttp2Server({
     settings: {
       maxConcurrentStreams: o.maxConcurrentStreams,
@@ -132,23 +133,24 @@ export function serveHttp2(
         stream.once('close', onStreamClose)
       }
       // The header list size as SETTINGS_MAX_HEADER_LIST_SIZE counts it (RFC 9113 §6.5.2):
-      // node:http2 advertises the limit but does not hold clients to it.
+      // node:http2 advertises the limit but does not hold clients to it. The field count
+      // leaves out the pseudo-header fields, so both protocols count the same fields.
       let size = 0
       let pseudo = 0
       for (let i = 0; i < raw.length; i += 2) {
         const name = raw[i]!
-        if (name.charCodeAt(0) === 58 /* : */) pseudo = i + 2
+        if (name.charCodeAt(0) === 58 /* : */) pseudo++
         size += name.length + raw[i + 1]!.length + 32
       }
       const socket = state === undefined ? (session?.socket as Socket) : state.socket
-      const req = new Http2Request(stream, headers, pseudo === 0 ? raw : raw.slice(pseudo), socket)
+      const req = new Http2Request(stream, headers, raw, socket)
       const res = new Http2Response(stream, req)
-      if (size > maxHeaderListSize) {
-        dispatcher.rejectRequest(
-          req as never,
-          res as never,
-          raise('X_ERR_HTTP_HEADERS_TOO_LARGE', 'the request headers are too large'),
-        )
+      if (size > maxHeaderListSize || raw.length / 2 - pseudo > maxHeaderCount) {
+        const detail =
+          size > maxHeaderListSize
+            ? 'the request headers are too large'
+            : 'the request has too many header fields'
+        dispatcher.rejectRequest(req as never, res as never, raise('X_ERR_HTTP_HEADERS_TOO_LARGE', detail))
         return
       }
       dispatcher.onRequest(req as never, res as never)
