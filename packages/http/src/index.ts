@@ -37,7 +37,7 @@ export { retry } from './client/retry.js'
 // Listener
 export type { HttpErrorCode, HttpErrorHeaders, HttpErrorOptions } from './errors.js'
 export { HttpError, isHttpError } from './errors.js'
-export type { Http2Request } from './listener/http2-adapter.js'
+export { Http2Request } from './listener/http2-adapter.js'
 export type { GracefulStopOptions } from './listener/listener.js'
 export { Listener } from './listener/listener.js'
 export type { Http2Options, ListenerLogger, ListenerOptions } from './listener/options.js'

@@ -21,7 +21,8 @@ export const RESET_HERE: unique symbol = Symbol('x.http.resetHere') as never
 /**
  * An HTTP/2 request as handlers and filters see it under `ctx.request`: the members of
  * `http.IncomingMessage` a protocol-neutral service needs (method, url, headers, httpVersion,
- * socket, complete, and the body as a readable), delegating to the HTTP/2 stream.
+ * socket, complete, and the body as a readable), delegating to the HTTP/2 stream. The
+ * Listener creates it; `ctx.request instanceof Http2Request` tells the protocols apart.
  */
 export class Http2Request {
   /** The node:http2 stream the request arrived on. */
