@@ -2,8 +2,9 @@
 // real `openssl ocsp` responder: mutual TLS and the client certificate in the context, each
 // bad server certificate refused by the Client with its own code, SNI and OCSP stapling seen
 // by `openssl s_client`, ALPN seen by curl, and a responder that is down.
-import { execFile, spawn } from 'node:child_process'
+import { execFile, execFileSync, spawn } from 'node:child_process'
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
+import { connect as netConnect } from 'node:net'
 import { promisify } from 'node:util'
 import type { ServerTlsConfig } from '@x/tls'
 import { fetch } from 'undici'
@@ -13,6 +14,7 @@ import {
   Client,
   type ClientOptions,
   type ClientSecureSocket,
+  type Filter,
   isClientError,
   type ListenerOptions,
   type Resource,
@@ -48,9 +50,17 @@ const whoami: Resource = {
 
 const keyOf = (issued: Issued) => ({ cert: issued.chain, key: issued.key })
 
+/** A filter that sees the client certificate too, and says so in a response header. */
+const organisationHeader: Filter = {
+  response(ctx, response) {
+    const o = ctx.clientCertificate?.subject.O
+    if (o !== undefined) response.headers['x-client-organisation'] = String(o)
+  },
+}
+
 /** A Listener over TLS with `secureSocket`, closed by the test. */
 function listener(secureSocket: Omit<ServerTlsConfig, 'alpn'>, options: Partial<ListenerOptions> = {}) {
-  return serve({ resources: [whoami] }, { secureSocket, ...options })
+  return serve({ filters: [organisationHeader], resources: [whoami] }, { secureSocket, ...options })
 }
 
 /** Runs `fn` with a Client for the Listener, closing both afterwards. */
@@ -97,6 +107,19 @@ describe('mutual TLS through Listener and Client', () => {
       authorized: true,
       protocol: 'TLSv1.3',
     })
+  })
+
+  it('shows the client certificate to filters', async () => {
+    const server = await listener({
+      key: keyOf(pki.server),
+      mutualSsl: { verifyClient: 'require', cert: pki.root.cert },
+    })
+    const header = await withClient(server, { ca: pki.root.cert, key: keyOf(pki.client) }, async (c) => {
+      const res = await c.get('/whoami')
+      await res.text()
+      return res.headers['x-client-organisation']
+    })
+    expect(header).toBe('x test')
   })
 
   it.each([
@@ -150,7 +173,56 @@ describe('mutual TLS through Listener and Client', () => {
   })
 })
 
+describe('Listener TLS options', () => {
+  it('serves a certificate from a PKCS#12 bundle with its passphrase', async () => {
+    const p12 = execFileSync('openssl', [
+      'pkcs12',
+      '-export',
+      '-inkey',
+      pki.server.keyFile,
+      '-in',
+      pki.server.certFile,
+      '-certfile',
+      pki.intermediate.certFile,
+      '-passout',
+      'pass:s3cret',
+    ])
+    const server = await listener({ key: { pkcs12: p12, passphrase: 's3cret' } })
+    expect(await withClient(server, { ca: pki.root.cert }, (c) => outcome(c))).toMatchObject({
+      version: '1.1',
+    })
+  })
+
+  it('refuses a client below minVersion', async () => {
+    const server = await listener({ key: keyOf(pki.server), minVersion: 'TLSv1.3' })
+    const error = await withClient(server, { ca: pki.root.cert, maxVersion: 'TLSv1.2' }, (c) => outcome(c))
+    expect(isClientError(error, 'X_ERR_CLIENT_TLS')).toBe(true)
+  })
+
+  it('drops a connection that does not finish its handshake within handshakeTimeoutMs', async () => {
+    const server = await listener({ key: keyOf(pki.server), handshakeTimeoutMs: 200 })
+    try {
+      const socket = netConnect(server.port, '127.0.0.1')
+      socket.on('error', () => {})
+      await new Promise<void>((resolve) => socket.once('close', () => resolve()))
+    } finally {
+      await server.close()
+    }
+  })
+})
+
 describe('the Client refuses bad server certificates, each with its own code', () => {
+  it('accepts a certificate for another host with verifyHostName: false, and checks serverName instead of the URL host', async () => {
+    const wrong = await listener({ key: keyOf(pki.wrongHost) })
+    expect(
+      await withClient(wrong, { ca: pki.root.cert, verifyHostName: false }, (c) => outcome(c)),
+    ).toMatchObject({ version: '1.1' })
+    const named = await listener({ key: keyOf(pki.wrongHost) })
+    expect(
+      await withClient(named, { ca: pki.root.cert, serverName: 'wrong.example' }, (c) => outcome(c)),
+    ).toMatchObject({ version: '1.1' })
+  })
+
   it.each([
     {
       name: 'a revoked certificate (CRL)',
