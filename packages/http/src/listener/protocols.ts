@@ -45,8 +45,14 @@ class SessionLimitError extends Error {
 interface SessionState {
   /** The connection's own socket (`session.socket` is a proxy that cannot be destroyed). */
   readonly socket: Socket
-  /** Streams open now: the idle timer leaves a session with open streams alone. */
+  /** Streams open now: the idle sweep leaves a session with open streams alone. */
   open: number
+  /** A stream opened since the last sweep. */
+  active: boolean
+  /** How long the session has been idle, as the sweeps counted it (ms). */
+  idleMs: number
+  /** Set once the idle sweep closed the session (GOAWAY); the socket is cut off after LINGER_MS. */
+  linger: NodeJS.Timeout | undefined
   /** The reset token bucket: tokens left, and when it was last refilled (ms). */
   tokens: number
   refilled: number
@@ -129,8 +135,10 @@ export function serveHttp2(
       const state = session?.[STATE]
       if (state !== undefined) {
         state.open++
+        state.active = true
         ;(stream as TrackedStream)[SESSION] = session as TrackedSession
-        stream.once('close', onStreamClose)
+        // 'close' comes once: on() spares the wrapper once() allocates per stream.
+        stream.on('close', onStreamClose)
       }
       // The header list size as SETTINGS_MAX_HEADER_LIST_SIZE counts it (RFC 9113 §6.5.2):
       // node:http2 advertises the limit but does not hold clients to it. The field count
@@ -160,7 +168,15 @@ export function serveHttp2(
   h2.on('session', (session: TrackedSession) => {
     sessions.add(session)
     const socket = handing ?? (session.socket as Socket)
-    const state: SessionState = { socket, open: 0, tokens: o.streamResetBurst, refilled: Date.now() }
+    const state: SessionState = {
+      socket,
+      open: 0,
+      active: false,
+      idleMs: 0,
+      linger: undefined,
+      tokens: o.streamResetBurst,
+      refilled: Date.now(),
+    }
     session[STATE] = state
     if (o.connectionWindowSize > 65_535) session.setLocalWindowSize(o.connectionWindowSize)
     let settingsTimer: NodeJS.Timeout | undefined
@@ -177,21 +193,9 @@ export function serveHttp2(
       }, o.settingsTimeout)
       session.once('localSettings', () => clearTimeout(settingsTimer))
     }
-    let lingerTimer: NodeJS.Timeout | undefined
-    if (options.keepAliveTimeout > 0) {
-      // Idle means no frame for that long and no stream open (a slow handler keeps its
-      // connection). This also closes a session node:http2 gave up on after a connection
-      // error: Node 20 sends GOAWAY and stops reading, but leaves the socket open.
-      session.setTimeout(options.keepAliveTimeout, () => {
-        if (state.open > 0 || lingerTimer !== undefined) return
-        session.close()
-        // A graceful close waits for the client to close its side; one that never does is cut off.
-        lingerTimer = setTimeout(() => socket.destroy(), LINGER_MS)
-      })
-    }
     session.once('close', () => {
       clearTimeout(settingsTimer)
-      clearTimeout(lingerTimer)
+      clearTimeout(state.linger)
       sessions.delete(session)
     })
     if (stopping) session.close()
@@ -199,6 +203,18 @@ export function serveHttp2(
   h2.on('sessionError', (error: Error, session: ServerHttp2Session) => {
     if (sessionErrorChannel.hasSubscribers) sessionErrorChannel.publish({ error, session })
   })
+
+  // Idle HTTP/2 connections are found by a sweep rather than a timer per session, which
+  // node:http2 would refresh on every frame of every request.
+  let sweeper: NodeJS.Timeout | undefined
+  const keepAlive = options.keepAliveTimeout
+  if (keepAlive > 0) {
+    const tick = Math.max(25, Math.min(1_000, Math.floor(keepAlive / 4)))
+    sweeper = setInterval(() => {
+      for (const session of sessions) sweep(session as TrackedSession, tick, keepAlive)
+    }, tick)
+    sweeper.unref()
+  }
 
   const toHttp2 = (socket: Socket, protocol: 'h2' | 'h2c'): void => {
     if (protocolChannel.hasSubscribers) protocolChannel.publish({ socket, protocol })
@@ -256,6 +272,7 @@ export function serveHttp2(
     sessions,
     stop(graceful: boolean): void {
       stopping = true
+      clearInterval(sweeper)
       for (const socket of undecided) socket.destroy()
       undecided.clear()
       for (const session of sessions) {
@@ -264,6 +281,28 @@ export function serveHttp2(
       }
     },
   }
+}
+
+/**
+ * One sweep over a session: idle means no stream open and none opened for `keepAlive` ms.
+ * This also closes a session node:http2 gave up on after a connection error: Node 20 sends
+ * GOAWAY and stops reading, but leaves the socket open. A graceful close waits for the client
+ * to close its side; one that never does is cut off after LINGER_MS.
+ */
+function sweep(session: TrackedSession, tick: number, keepAlive: number): void {
+  const state = session[STATE]
+  if (state === undefined || state.linger !== undefined) return
+  if (state.open > 0 || state.active) {
+    state.active = false
+    state.idleMs = 0
+    return
+  }
+  state.idleMs += tick
+  if (state.idleMs < keepAlive) return
+  session.close()
+  const socket = state.socket
+  state.linger = setTimeout(() => socket.destroy(), LINGER_MS)
+  state.linger.unref()
 }
 
 /**
