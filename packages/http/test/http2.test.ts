@@ -1,6 +1,7 @@
 // HTTP/2 on the Listener with real clients: node:http2 (h2c and TLS) and undici (HTTP/1.1) on
 // the same port; the same services, filters, binding, errors and limits under both protocols;
 // framing rules of HTTP/2 (no chunked coding, Content-Length where buffered, HEAD, 1xx).
+import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2'
 import { connect as netConnect } from 'node:net'
 import { Readable } from 'node:stream'
 import { connect as tlsConnect } from 'node:tls'
@@ -792,5 +793,42 @@ describe('raw sockets against the shared port', () => {
     socket.write('GET /hello HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n')
     await new Promise<void>((r) => socket.once('close', () => r()))
     expect(data.match(/HTTP\/1.1 200 OK/g)).toHaveLength(2)
+  })
+})
+
+describe('the HTTP/2 response adapter', () => {
+  it('merges fields set with setHeader() before writeHead(), the head’s own winning', async () => {
+    const { createServer } = await import('node:http2')
+    const { Http2Request: Request, Http2Response: Response } = await import(
+      '../src/listener/http2-adapter.ts'
+    )
+    const h2 = createServer()
+    h2.on(
+      'stream',
+      (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, raw: string[]) => {
+        const res = new Response(stream, new Request(stream, headers, raw, stream.session!.socket as never))
+        res.setHeader('X-Early', 'early')
+        res.setHeader('x-both', 'early')
+        res.setHeader('x-gone', 'gone')
+        res.removeHeader('X-Gone')
+        expect(res.getHeader('x-early')).toBe('early')
+        expect(res.hasHeader('x-gone')).toBe(false)
+        res.writeHead(200, { 'x-both': 'head' })
+        expect(() => res.setHeader('x-late', 'late')).toThrow(TypeError)
+        res.end('ok')
+      },
+    )
+    await new Promise<void>((r) => h2.listen(0, '127.0.0.1', () => r()))
+    try {
+      const s = await session(`http://127.0.0.1:${(h2.address() as { port: number }).port}`)
+      const res = await h2request(s, { ':path': '/' })
+      expect(res.headers['x-early']).toBe('early')
+      expect(res.headers['x-both']).toBe('head')
+      expect(res.headers['x-gone']).toBeUndefined()
+      expect(res.body).toBe('ok')
+      await new Promise<void>((r) => s.close(() => r()))
+    } finally {
+      await new Promise<void>((r) => h2.close(() => r()))
+    }
   })
 })

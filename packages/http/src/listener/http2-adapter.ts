@@ -157,6 +157,8 @@ export class Http2Response {
   readonly req: Http2Request
   shouldKeepAlive = true
   statusCode = 200
+  /** Fields set with setHeader() before the head went out; writeHead() fields win. */
+  private pending: Record<string, unknown> | undefined = undefined
 
   constructor(stream: ServerHttp2Stream, req: Http2Request) {
     this.stream = stream
@@ -189,7 +191,8 @@ export class Http2Response {
    * fields are dropped. For HEAD, 204, 205 and 304 node:http2 ends the stream with the head.
    */
   writeHead(status: number, headers?: Record<string, unknown>): this {
-    const h = (headers ?? {}) as Record<string, unknown>
+    let h = (headers ?? {}) as Record<string, unknown>
+    if (this.pending !== undefined) h = { ...this.pending, ...h }
     if (
       h.connection !== undefined ||
       h['transfer-encoding'] !== undefined ||
@@ -267,9 +270,26 @@ export class Http2Response {
   emit(event: string, ...args: unknown[]): boolean {
     return this.stream.emit(event, ...args)
   }
-  setHeader(): never {
-    // The writer builds the whole head at once; a partial header API would only half-work here.
-    throw new TypeError('set response headers through the writer (OutgoingHeaders), not setHeader()')
+
+  // ---- headers set ahead of writeHead(), as on http.ServerResponse ---------------------------
+
+  setHeader(name: string, value: string | number | readonly string[]): this {
+    if (this.stream.headersSent) throw new TypeError('the response head was already sent')
+    this.pending ??= Object.create(null) as Record<string, unknown>
+    this.pending[name.toLowerCase()] = value
+    return this
+  }
+  getHeader(name: string): unknown {
+    return this.pending?.[name.toLowerCase()]
+  }
+  hasHeader(name: string): boolean {
+    return this.pending?.[name.toLowerCase()] !== undefined
+  }
+  removeHeader(name: string): void {
+    if (this.pending !== undefined) delete this.pending[name.toLowerCase()]
+  }
+  getHeaders(): Record<string, unknown> {
+    return { ...this.pending }
   }
 }
 
