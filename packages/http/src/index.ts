@@ -26,6 +26,7 @@ export type {
   ChunkingPolicy,
   CircuitBreakerConfig,
   ClientOptions,
+  ClientSecureSocket,
   CompressionPolicy,
   FollowRedirectsOptions,
   ForwardedPolicy,
@@ -54,13 +55,15 @@ export type {
 // Listener
 export type { HttpErrorCode, HttpErrorHeaders, HttpErrorOptions } from './errors.js'
 export { HttpError, isHttpError } from './errors.js'
+export { Http2Request } from './listener/http2-adapter.js'
 export type { GracefulStopOptions } from './listener/listener.js'
 export { Listener } from './listener/listener.js'
-export type { ListenerLogger, ListenerOptions } from './listener/options.js'
+export type { Http2Options, ListenerLogger, ListenerOptions } from './listener/options.js'
 export type { ResourceSpec } from './listener/resource.js'
 export { resource } from './listener/resource.js'
 export type { HttpResponseInit } from './listener/response.js'
 export { HttpResponse } from './listener/response.js'
+export type { ListenerTlsOptions, TlsInfo } from './listener/tls.js'
 export type {
   ArrayType,
   BodyKind,

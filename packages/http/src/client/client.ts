@@ -3,6 +3,7 @@
 // Requests are built straight into undici dispatch options: no fetch, no Request objects.
 import type { CircuitBreaker } from '@x/circuit-breaker'
 import { ClientPool, isClientPoolError, type OriginStats } from '@x/client-pool'
+import { type ClientTlsConnector, createClientTlsConnector, isTlsError } from '@x/tls'
 import type { Dispatcher } from 'undici'
 import { clientChain, composeOrder } from './chain.js'
 import { ACCEPT_ENCODING } from './decompress.js'
@@ -121,6 +122,7 @@ export class Client {
     this.#basePath = targets === undefined ? path : ''
 
     const pc = config.poolConfig
+    const connector = config.secureSocket === undefined ? undefined : tlsConnector(config)
     try {
       this.#pool = new ClientPool({
         ...pc,
@@ -130,13 +132,13 @@ export class Client {
         headersTimeout: config.headersTimeout,
         bodyTimeout: config.bodyTimeout,
         maxHeaderSize: config.maxHeaderSize,
-        ...(config.secureSocket === undefined ? {} : { tls: config.secureSocket }),
+        ...(connector === undefined ? {} : { connector }),
         ...(config.proxy === undefined ? {} : { proxy: config.proxy }),
       })
     } catch (err) {
       if (isClientPoolError(err, 'X_ERR_POOL_INVALID_OPTION')) {
         const o = err.option ?? ''
-        const option = o === 'tls' ? 'secureSocket' : o.startsWith('proxy') ? o : `poolConfig.${o}`
+        const option = o.startsWith('proxy') ? o : `poolConfig.${o}`
         throw invalidOption(option, err.message.slice(o.length + 1), err)
       }
       throw err
@@ -435,4 +437,26 @@ function stripLength(headers: string[]): string[] {
     if (headers[i]!.toLowerCase() !== 'content-length') out.push(headers[i]!, headers[i + 1]!)
   }
   return out
+}
+
+/**
+ * `@x/tls`'s connector for the Client's `secureSocket`, plugged into the pool's connector seam
+ * so CRL and OCSP checks hold for `client.dispatcher` (and `fetch` over it) too. ALPN follows
+ * `httpVersion`; the handshake gets `connectTimeout` unless `handshakeTimeoutMs` is given.
+ */
+function tlsConnector(config: ResolvedClientOptions): ClientTlsConnector {
+  const tls = config.secureSocket!
+  try {
+    return createClientTlsConnector({
+      handshakeTimeoutMs: config.connectTimeout,
+      ...tls,
+      connectOptions: { allowH2: config.httpVersion === '2' },
+    })
+  } catch (err) {
+    if (isTlsError(err)) {
+      const option = err.option === undefined ? 'secureSocket' : `secureSocket.${err.option}`
+      throw invalidOption(option, err.message, err)
+    }
+    throw err
+  }
 }

@@ -3,6 +3,7 @@
 // two error classes on purpose: the Listener's HttpError answers with a status to a caller;
 // ClientError reports why a request to a remote service failed. They are different domains.
 import { isClientPoolError } from '@x/client-pool'
+import { type TlsErrorCode, toTlsError } from '@x/tls'
 
 /** Every code a {@link ClientError} can carry. */
 export type ClientErrorCode =
@@ -57,6 +58,7 @@ export interface ClientErrorDetails {
   statusCode?: number
   option?: string
   failures?: readonly ClientTargetFailure[]
+  tlsCode?: TlsErrorCode
   cause?: unknown
 }
 
@@ -74,6 +76,8 @@ export class ClientError extends Error {
   readonly option: string | undefined
   /** Each target's failure, in the order tried (`X_ERR_CLIENT_ALL_TARGETS_FAILED`). */
   readonly failures: readonly ClientTargetFailure[] | undefined
+  /** Why TLS failed, as `@x/tls` names it (`X_ERR_TLS_CERT_REVOKED`, `X_ERR_TLS_HOSTNAME_MISMATCH`, …), for `X_ERR_CLIENT_TLS`. */
+  readonly tlsCode: TlsErrorCode | undefined
 
   constructor(code: ClientErrorCode, message: string, details: ClientErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause })
@@ -83,6 +87,7 @@ export class ClientError extends Error {
     this.statusCode = details.statusCode
     this.option = details.option
     this.failures = details.failures
+    this.tlsCode = details.tlsCode
   }
 
   get [brand](): true {
@@ -149,6 +154,7 @@ function codeOf(e: { code?: unknown; name?: unknown }): ClientErrorCode | undefi
   if (code !== undefined) {
     const known = BY_CODE[code]
     if (known !== undefined) return known
+    if (code.startsWith('X_ERR_TLS_')) return 'X_ERR_CLIENT_TLS'
     if (code.startsWith('HPE_')) return 'X_ERR_CLIENT_PROTOCOL'
     if (code.startsWith('ERR_HTTP2_')) return 'X_ERR_CLIENT_PROTOCOL'
     if (
@@ -190,11 +196,13 @@ export function toClientError(err: unknown, method?: string, url?: string): Clie
     error: f.error === undefined ? undefined : toClientError(f.error, method, f.target),
     statusCode: f.statusCode,
   }))
+  const tlsCode = code === 'X_ERR_CLIENT_TLS' ? toTlsError(err)?.code : undefined
   return new ClientError(code ?? 'X_ERR_CLIENT_REQUEST_FAILED', message, {
     ...(method === undefined ? {} : { method }),
     ...(url === undefined ? {} : { url }),
     ...(statusCode === undefined ? {} : { statusCode }),
     ...(failures === undefined ? {} : { failures }),
+    ...(tlsCode === undefined ? {} : { tlsCode }),
     cause: err,
   })
 }

@@ -7,10 +7,10 @@ import {
   type HttpVersion,
   isClientPoolError,
   type KeepAlivePolicy,
-  type PoolTlsOptions,
   type ProxyOptions,
   type RetryBudgetOptions,
 } from '@x/client-pool'
+import type { ClientTlsConfig } from '@x/tls'
 import { ClientError } from './errors.js'
 import { isFieldValue, isToken } from './internal/headers.js'
 
@@ -25,6 +25,13 @@ export type ChunkingPolicy = 'AUTO' | 'ALWAYS' | 'NEVER'
  * body arrives as sent: the proxy case); `ALWAYS`: always ask and decode; `NEVER`: neither.
  */
 export type CompressionPolicy = 'AUTO' | 'ALWAYS' | 'NEVER'
+
+/**
+ * The Client's `secureSocket`: `@x/tls`'s client configuration (trusted CAs, client
+ * certificate, `verifyHostName`, `serverName`, versions, ciphers, CRLs, `certValidation`),
+ * without `alpn` and `connectOptions`, which `httpVersion` decides.
+ */
+export type ClientSecureSocket = Omit<ClientTlsConfig, 'alpn' | 'connectOptions'>
 
 /** How `forward()` treats the `Forwarded` header (RFC 7239), as Ballerina does. */
 export type ForwardedPolicy = 'disable' | 'enable' | 'transition'
@@ -140,8 +147,8 @@ export interface ClientOptions {
   proxy?: ProxyOptions
   /** @defaultValue 'disable' */
   forwarded?: ForwardedPolicy
-  /** TLS settings for https: `ca`, `cert`, `key`, `rejectUnauthorized`, `servername`, ... */
-  secureSocket?: PoolTlsOptions
+  /** TLS for https origins, through `@x/tls`'s connector (revocation checks included). @defaultValue Node's trusted roots, host name checked */
+  secureSocket?: ClientSecureSocket
   /** Headers sent with every request (a request's own header of the same name replaces one). */
   headers?: Readonly<Record<string, string>>
   /**
@@ -192,7 +199,7 @@ export interface ResolvedClientOptions {
   readonly maxBodySize: number
   readonly proxy: ProxyOptions | undefined
   readonly forwarded: ForwardedPolicy
-  readonly secureSocket: PoolTlsOptions | undefined
+  readonly secureSocket: ClientSecureSocket | undefined
   readonly headers: readonly string[]
   readonly circuitBreaker: Readonly<CircuitBreakerConfig> | undefined
   readonly retryBudget: Readonly<RetryBudgetConfig> | false
@@ -416,6 +423,11 @@ export function resolveClientOptions(options: ClientOptions | undefined): Resolv
   if (secureSocket !== undefined && (typeof secureSocket !== 'object' || secureSocket === null)) {
     throw invalidOption('secureSocket', 'must be an object')
   }
+  for (const key of ['alpn', 'connectOptions']) {
+    if ((secureSocket as Record<string, unknown> | undefined)?.[key] !== undefined) {
+      throw invalidOption(`secureSocket.${key}`, 'is decided by httpVersion; leave it out')
+    }
+  }
   return {
     timeout,
     connectTimeout: int(o, 'connectTimeout', 'connectTimeout', 10_000, 1, MAX_TIMER_MS),
@@ -441,7 +453,7 @@ export function resolveClientOptions(options: ClientOptions | undefined): Resolv
     ),
     proxy: o.proxy as ProxyOptions | undefined,
     forwarded: oneOf(o, 'forwarded', 'forwarded', ['disable', 'enable', 'transition'] as const, 'disable'),
-    secureSocket: secureSocket as PoolTlsOptions | undefined,
+    secureSocket: secureSocket as ClientSecureSocket | undefined,
     headers: resolveHeaderRecord(o.headers, 'headers'),
     circuitBreaker: resolveCircuitBreaker(o.circuitBreaker, 'circuitBreaker'),
     retryBudget: resolveRetryBudget(o.retryBudget),

@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { type Readable, Transform, type TransformCallback } from 'node:stream'
 import { configError, HttpError } from '../errors.js'
 import { parseParams } from './binding.js'
+import type { Http2Request } from './http2-adapter.js'
 import { compileMatcher, type MediaMatcher, parseContentType } from './media.js'
 import { raise } from './problem.js'
 import type { BodyKind, BodySpec, StandardSchemaResult, StandardSchemaV1 } from './types.js'
@@ -60,11 +61,12 @@ export function compileBody(
   }
 }
 
-/** True when the request carries a body (chunked, or a non-zero Content-Length). */
+/** True when the request carries a body (chunked, or a non-zero Content-Length; under HTTP/2, DATA frames may follow). */
 export function hasBody(req: IncomingMessage): boolean {
   if (req.headers['transfer-encoding'] !== undefined) return true
   const cl = req.headers['content-length']
-  return cl !== undefined && cl !== '0'
+  if (cl !== undefined) return cl !== '0'
+  return req.httpVersionMajor === 2 && (req as unknown as Http2Request).hasBody
 }
 
 /** Throws 413 up front when the announced length is over the limit. */
@@ -135,11 +137,11 @@ class LimitStream extends Transform {
   }
 }
 
-/** The body as a stream: the request itself when its length is announced, else a limited copy. */
+/** The body as a stream: the request itself when its length is announced (HTTP/1.1), else a limited copy. */
 export function streamBody(req: IncomingMessage, res: ServerResponse, limit: number): Readable {
   checkAnnounced(req, limit)
   sendContinue(req, res)
-  if (req.headers['transfer-encoding'] === undefined) return req
+  if (req.headers['transfer-encoding'] === undefined && req.httpVersionMajor === 1) return req
   const out = new LimitStream(limit)
   req.pipe(out)
   const onAbort = () => {

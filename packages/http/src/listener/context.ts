@@ -6,6 +6,7 @@ import { parseParams, queryString } from './binding.js'
 import type { CompiledResource, CompiledService } from './compile.js'
 import type { Dispatcher } from './pipeline.js'
 import { raise } from './problem.js'
+import { type TlsInfo, tlsInfo } from './tls.js'
 import type { Caller, Filter, Next, RespondOutcome } from './types.js'
 import { writeInformational } from './writer.js'
 
@@ -112,6 +113,15 @@ export class RequestContext {
       }
     }
     return this.abortController.signal
+  }
+
+  /** The connection's TLS facts, client certificate included; undefined in cleartext. */
+  get tls(): TlsInfo | undefined {
+    return tlsInfo(this.request.socket)
+  }
+
+  get clientCertificate(): TlsInfo['peerCertificate'] {
+    return tlsInfo(this.request.socket)?.peerCertificate
   }
 
   next(): Next {

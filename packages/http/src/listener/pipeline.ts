@@ -63,6 +63,16 @@ export class Dispatcher {
     }
   }
 
+  /** Answers a request a protocol adapter refused before the pipeline (an HTTP/2 header list over the limit). */
+  rejectRequest(req: IncomingMessage, res: ServerResponse, error: HttpError): void {
+    const ctx = new RequestContext(this, req, res, req.url!)
+    try {
+      this.reject(ctx, error)
+    } catch (e) {
+      this.panic(ctx, e)
+    }
+  }
+
   private dispatch(ctx: RequestContext): void {
     const req = ctx.request
     let url = ctx.url
@@ -70,7 +80,8 @@ export class Dispatcher {
       this.reject(ctx, raise('X_ERR_HTTP_URI_TOO_LONG', 'the URI is too long'))
       return
     }
-    if (req.rawHeaders.length > this.maxRawHeaders) {
+    // (HTTP/2 counts its fields in its adapter, without the pseudo-header fields.)
+    if (req.rawHeaders.length > this.maxRawHeaders && req.httpVersionMajor !== 2) {
       this.reject(ctx, raise('X_ERR_HTTP_HEADERS_TOO_LARGE', 'the request has too many header fields'))
       return
     }
@@ -534,7 +545,8 @@ export class Dispatcher {
     const res = ctx.res
     if (!res.destroyed) res.destroy()
     const code = (error as { code?: unknown } | null)?.code
-    if (code === 'ERR_STREAM_PREMATURE_CLOSE' && ctx.request.socket.destroyed) return
+    // The client went away (its connection closed, or under HTTP/2 it reset the stream): not a failure.
+    if (code === 'ERR_STREAM_PREMATURE_CLOSE' && (ctx.request.socket.destroyed || ctx.request.aborted)) return
     this.report(ctx, error)
   }
 

@@ -3,6 +3,9 @@
 
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
 import type { Readable } from 'node:stream'
+import type { PeerCertificateInfo } from '@x/tls'
+import type { Http2Request } from './http2-adapter.js'
+import type { TlsInfo } from './tls.js'
 
 /** Scalar types a path parameter, query parameter or header can be declared with. */
 export type ScalarType = 'string' | 'integer' | 'number' | 'boolean'
@@ -170,8 +173,11 @@ export interface Next {
 
 /** What a handler or filter sees of one request. */
 export interface Context<S extends ContextShape = ContextShape> {
-  /** The Node request (an `http.IncomingMessage`). */
-  readonly request: IncomingMessage
+  /**
+   * The Node request: an `http.IncomingMessage` under HTTP/1.1, an {@link Http2Request}
+   * (the same members a service needs, over the HTTP/2 stream) under HTTP/2.
+   */
+  readonly request: IncomingMessage | Http2Request
   /** The request method, upper-case as sent. */
   readonly method: string
   /** The request target as sent, with its query string. */
@@ -196,6 +202,10 @@ export interface Context<S extends ContextShape = ContextShape> {
   readonly template: string | undefined
   /** The media type chosen from the resource's `produces` by the request's `Accept`. */
   readonly mediaType: string | undefined
+  /** The connection's TLS: version, ALPN protocol, SNI name, client certificate; undefined in cleartext. */
+  readonly tls: TlsInfo | undefined
+  /** The certificate the client presented (mutual TLS): `subject`, `commonName`, `issuer`, …; undefined when none. */
+  readonly clientCertificate: PeerCertificateInfo | undefined
   /** The value a request filter returns to pass the request on. */
   next(): Next
 }

@@ -6,6 +6,7 @@ import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http'
 import { pipeline, Readable } from 'node:stream'
 import { isFieldValue, isToken } from '../client/internal/headers.js'
 import type { RequestContext } from './context.js'
+import type { Http2Response } from './http2-adapter.js'
 import { raise } from './problem.js'
 import type { OutgoingHeaders } from './types.js'
 
@@ -254,7 +255,9 @@ function writeStream(
     delete h[CONTENT_LENGTH]
   }
   res.writeHead(status, h)
-  pipeline(toReadable(body), res, (err) => {
+  // Under HTTP/2 the body goes straight into the stream (DATA frames, no chunked coding).
+  const sink = ctx.request.httpVersionMajor === 2 ? (res as unknown as Http2Response).stream : res
+  pipeline(toReadable(body), sink, (err) => {
     if (err) ctx.dispatcher.streamFailed(ctx, err)
   })
 }
