@@ -33,6 +33,8 @@ export type ClientErrorCode =
   | 'X_ERR_CLIENT_REDIRECT_BODY'
   | 'X_ERR_CLIENT_BODY_USED'
   | 'X_ERR_CLIENT_BODY_INVALID'
+  | 'X_ERR_CLIENT_SSE_REFUSED'
+  | 'X_ERR_CLIENT_SSE_EVENT_TOO_LARGE'
   | 'X_ERR_CLIENT_REQUEST_FAILED'
 
 const brand = Symbol.for('x.error.http-client')

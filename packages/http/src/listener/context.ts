@@ -3,6 +3,7 @@
 
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
 import { parseParams, queryString } from './binding.js'
+import type { CurrentValidators } from './caching.js'
 import type { CompiledResource, CompiledService } from './compile.js'
 import type { Dispatcher } from './pipeline.js'
 import { raise } from './problem.js'
@@ -47,6 +48,10 @@ export class RequestContext {
   written = false
   /** Close the connection after this response (body left unread, limits exceeded). */
   closeAfter = false
+  /** A CORS preflight answered: the writer adds no CORS headers of its own. */
+  corsDone = false
+  /** What the resource's `validators` reported before the handler ran. */
+  validators: CurrentValidators | undefined = undefined
   private queryValue: unknown = undefined
   private stateValue: Record<string, unknown> | undefined = undefined
   private callerValue: Caller | undefined = undefined

@@ -1,7 +1,9 @@
 // Listener options: their types, documented defaults, and eager validation. Defaults are
 // chosen for a server on the open internet (slowloris, oversized input), not for a benchmark.
 
+import type { CompressionPolicy } from '../client/options.js'
 import { configError } from '../errors.js'
+import { type CompressionOptions, type CompressionPlan, compileCompression } from './compression.js'
 import type { ChunkingPolicy, Filter, KeepAlivePolicy } from './types.js'
 
 /** Where the Listener reports handler failures (pino-compatible: `logger.error(obj, msg)`). */
@@ -42,6 +44,8 @@ export interface ListenerOptions {
   keepAlive?: KeepAlivePolicy
   /** @defaultValue 'AUTO' */
   chunking?: ChunkingPolicy
+  /** Response compression: a policy, or options; services and resources override it. @defaultValue 'AUTO' (compressible types from 1 KiB) */
+  compression?: CompressionPolicy | CompressionOptions
   /** Where 500s and other failures are logged. @defaultValue a logger writing to `console.error` */
   logger?: ListenerLogger
 }
@@ -63,6 +67,7 @@ export interface ResolvedOptions {
   readonly maxRequestsPerSocket: number
   readonly keepAlive: KeepAlivePolicy
   readonly chunking: ChunkingPolicy
+  readonly compression: CompressionPlan
   readonly logger: ListenerLogger
 }
 
@@ -91,6 +96,7 @@ const KNOWN = new Set([
   'maxRequestsPerSocket',
   'keepAlive',
   'chunking',
+  'compression',
   'logger',
 ])
 
@@ -196,6 +202,7 @@ export function resolveOptions(options: ListenerOptions): ResolvedOptions {
     maxRequestsPerSocket: int(o, 'maxRequestsPerSocket', 0, 0, Number.MAX_SAFE_INTEGER),
     keepAlive: policy<KeepAlivePolicy>(o.keepAlive, 'keepAlive', 'AUTO'),
     chunking: policy<ChunkingPolicy>(o.chunking, 'chunking', 'AUTO'),
+    compression: compileCompression(o.compression, undefined, '', 'X_ERR_HTTP_INVALID_OPTION'),
     logger: logger as ListenerLogger,
   }
 }

@@ -4,8 +4,18 @@
 
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http'
 import { pipeline, Readable } from 'node:stream'
+import { compressStream } from './compression.js'
 import type { RequestContext } from './context.js'
-import type { OutgoingHeaders } from './types.js'
+import {
+  compressionOf,
+  plain,
+  representStream,
+  streamIsTextual,
+  writeEvents,
+  writeRepresented,
+} from './representation.js'
+import { isEventSource } from './sse.js'
+import type { ChunkingPolicy, OutgoingHeaders } from './types.js'
 
 const JSON_TYPE = 'application/json'
 const TEXT_TYPE = 'text/plain; charset=utf-8'
@@ -49,14 +59,14 @@ function clientAskedClose(req: IncomingMessage): boolean {
 }
 
 /** Statuses that never carry a body (RFC 9110 §6.4.1). */
-function bodyless(status: number): boolean {
+export function bodyless(status: number): boolean {
   return status === 204 || status === 304 || status < 200
 }
 
 /** Marks a socket whose parser failed after a whole request: its response must close it. */
 export const DOOMED: unique symbol = Symbol('x.http.doomed') as never
 
-function applyKeepAlive(ctx: RequestContext): void {
+export function applyKeepAlive(ctx: RequestContext): void {
   const d = ctx.dispatcher
   const res = ctx.res
   if (d.stopping || ctx.closeAfter || d.keepAlive === 'NEVER') res.shouldKeepAlive = false
@@ -70,7 +80,7 @@ function applyKeepAlive(ctx: RequestContext): void {
   }
 }
 
-function lowerCased(headers: OutgoingHeaders | undefined): OutgoingHttpHeaders {
+export function lowerCased(headers: OutgoingHeaders | undefined): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {}
   if (headers === undefined) return out
   for (const name of Object.keys(headers)) {
@@ -109,7 +119,9 @@ export function writeResponse(
       type = BYTES_TYPE
     } else if (isStream(body)) {
       ctx.written = true
-      writeStream(ctx, status, headers, body)
+      const sse = ctx.resource?.sse
+      if (sse !== undefined && isEventSource(body)) writeEvents(ctx, status, headers, body, sse)
+      else writeStream(ctx, status, headers, body)
       return true
     } else {
       payload = JSON.stringify(body)
@@ -128,23 +140,39 @@ export function writeResponse(
   if (headers === undefined && chunking !== 'ALWAYS' && !bodyless(status)) {
     // The common case, kept free of header merging: one object literal, one writeHead.
     // Literal keys: an object literal with computed keys skips V8's fast literal path.
-    if (payload === undefined) res.writeHead(status, { 'content-length': 0 })
-    else {
-      const length = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length
-      res.writeHead(status, { 'content-type': type, 'content-length': length })
+    const length =
+      payload === undefined ? 0 : typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length
+    if (plain(ctx, length)) {
+      if (payload === undefined) res.writeHead(status, { 'content-length': 0 })
+      else res.writeHead(status, { 'content-type': type, 'content-length': length })
+      res.end(payload)
+      return true
     }
-    res.end(payload)
-    return true
   }
   const h = lowerCased(headers)
+  if (payload !== undefined && !bodyless(status) && h[CONTENT_TYPE] === undefined && type !== undefined) {
+    h[CONTENT_TYPE] = type
+  }
+  writeRepresented(ctx, status, h, payload, chunking)
+  return true
+}
+
+/** Frames and writes a buffered response: no body for bodyless statuses, chunked or Content-Length as the policy says. */
+export function sendBuffered(
+  ctx: RequestContext,
+  status: number,
+  h: OutgoingHttpHeaders,
+  payload: string | Buffer | undefined,
+  chunking: ChunkingPolicy,
+): void {
+  const res = ctx.res
   if (bodyless(status)) {
     delete h[CONTENT_LENGTH]
     delete h[TRANSFER_ENCODING]
     res.writeHead(status, h)
     res.end()
-    return true
+    return
   }
-  if (payload !== undefined && h[CONTENT_TYPE] === undefined && type !== undefined) h[CONTENT_TYPE] = type
   const length =
     payload === undefined ? 0 : typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length
   if (chunking === 'ALWAYS' && ctx.request.httpVersionMinor >= 1 && ctx.request.httpVersionMajor === 1) {
@@ -154,13 +182,12 @@ export function writeResponse(
     // A chunked body is sent as chunks even when its size is known: write, then end.
     if (payload !== undefined && payload.length !== 0 && ctx.method !== 'HEAD') res.write(payload)
     res.end()
-    return true
+    return
   }
   delete h[TRANSFER_ENCODING]
   h[CONTENT_LENGTH] = length
   res.writeHead(status, h)
   res.end(payload)
-  return true
 }
 
 function writeStream(
@@ -185,12 +212,16 @@ function writeStream(
       (buf) => {
         if (res.destroyed) return
         delete h[TRANSFER_ENCODING]
-        h[CONTENT_LENGTH] = buf.length
-        res.writeHead(status, h)
-        res.end(buf)
+        delete h[CONTENT_LENGTH]
+        writeRepresented(ctx, status, h, buf, chunking)
       },
       (err: unknown) => ctx.dispatcher.streamFailed(ctx, err),
     )
+    return
+  }
+  const coding = representStream(ctx, status, h, chunking)
+  if (coding === 'answered') {
+    discard(body)
     return
   }
   if (noBody) {
@@ -207,9 +238,11 @@ function writeStream(
     delete h[CONTENT_LENGTH]
   }
   res.writeHead(status, h)
-  pipeline(toReadable(body), res, (err) => {
+  const done = (err: NodeJS.ErrnoException | null) => {
     if (err) ctx.dispatcher.streamFailed(ctx, err)
-  })
+  }
+  if (coding === null) pipeline(toReadable(body), res, done)
+  else pipeline(toReadable(body), compressStream(compressionOf(ctx), coding, streamIsTextual(h)), res, done)
 }
 
 async function collect(src: Readable): Promise<Buffer> {
