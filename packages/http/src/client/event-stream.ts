@@ -139,7 +139,7 @@ export class EventStream implements AsyncIterableIterator<SseEvent> {
 
   /** Closes the connection and ends the iteration; events not yet read are dropped. */
   close(): void {
-    this.#finish(null)
+    this.#finish(null, true)
   }
 
   #onAbort = (): void => {
@@ -153,14 +153,18 @@ export class EventStream implements AsyncIterableIterator<SseEvent> {
         url: this.url,
         cause: this.#signal?.reason,
       }),
+      true,
     )
   }
 
-  /** Ends the stream: `failure` is what the pending or next `next()` rejects with. */
-  #finish(failure: ClientError | null): void {
+  /**
+   * Ends the stream: `failure` is what the pending or next `next()` rejects with, once the
+   * events already received are read (unless `drop`: close() and abort drop them).
+   */
+  #finish(failure: ClientError | null, drop = false): void {
     if (this.#state === 'closed') return
     this.#state = 'closed'
-    this.#queue = []
+    if (drop) this.#queue = []
     if (this.#timer !== undefined) clearTimeout(this.#timer)
     this.#signal?.removeEventListener('abort', this.#onAbort)
     const current = this.#current

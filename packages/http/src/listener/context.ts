@@ -112,6 +112,12 @@ export class RequestContext {
     return this.abortController.signal
   }
 
+  /** Aborts `signal` from the server side: the Listener ended the response (an event stream on stop). */
+  cancel(): void {
+    this.abortController ??= new AbortController()
+    this.abortController.abort()
+  }
+
   next(): Next {
     return NEXT
   }

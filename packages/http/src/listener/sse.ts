@@ -225,6 +225,8 @@ export class EventStreamWriter {
       this.ctx.res.off('drain', wake)
       wake()
     }
+    // A generator parked on ctx.signal wakes up, so the return below can run.
+    if (returnIterator) this.ctx.cancel()
     const ret = this.iterator.return
     if (returnIterator && typeof ret === 'function') {
       // A generator parked on an await finishes it first; its finally blocks run then.
