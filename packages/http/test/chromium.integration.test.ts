@@ -211,11 +211,11 @@ function pageFetch(url: string, init: RequestInit, read: string[] = []): Promise
 
 describe('CORS as Chromium sees it', () => {
   it('lets the page read a simple GET and only the exposed headers', async () => {
-    const out = await pageFetch(
-      `${apiUrl}/api/items`,
-      { headers: { authorization: 'Bearer t0k3n' } },
-      ['x-total', 'x-secret', 'content-type'],
-    )
+    const out = await pageFetch(`${apiUrl}/api/items`, { headers: { authorization: 'Bearer t0k3n' } }, [
+      'x-total',
+      'x-secret',
+      'content-type',
+    ])
     expect(out).toEqual({
       ok: true,
       status: 200,
@@ -239,7 +239,11 @@ describe('CORS as Chromium sees it', () => {
       body: JSON.stringify({ name: 'seven' }),
     })
     expect(out).toMatchObject({ ok: true, status: 200 })
-    expect(JSON.parse((out as { body: string }).body)).toEqual({ id: '7', body: { name: 'seven' }, trace: 'abc' })
+    expect(JSON.parse((out as { body: string }).body)).toEqual({
+      id: '7',
+      body: { name: 'seven' },
+      trace: 'abc',
+    })
     expect(wire).toEqual(['OPTIONS /api/items/7', 'PUT /api/items/7'])
     expect(calls).toEqual(['filter PUT /api/items/7', 'resource PUT /api/items/7'])
   })
