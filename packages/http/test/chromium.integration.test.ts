@@ -310,7 +310,7 @@ describe('EventSource in Chromium against the Listener', () => {
             }
           }
           source.onmessage = record
-          source.addEventListener('tock', record as EventListener)
+          source.addEventListener('tock', (e) => record(e as MessageEvent))
           setTimeout(() => {
             source.close()
             reject(new Error(`only ${JSON.stringify(seen)}`))

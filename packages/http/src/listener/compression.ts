@@ -317,18 +317,21 @@ export function compressBuffer(
     done(null, out)
     return
   }
+  // An output buffer of a quarter of the input holds most compressed bodies whole: one
+  // thread-pool round trip instead of one per 16 KiB of output (zlib's default chunk).
+  const chunkSize = Math.min(Math.max(zlib.constants.Z_DEFAULT_CHUNK, input.length >> 2), 1 << 20)
   switch (coding) {
     case 'gzip':
-      zlib.gzip(input, { level }, done)
+      zlib.gzip(input, { level, chunkSize }, done)
       return
     case 'deflate':
-      zlib.deflate(input, { level }, done)
+      zlib.deflate(input, { level, chunkSize }, done)
       return
     case 'br':
-      zlib.brotliCompress(input, brotliOptions(level, input.length, text), done)
+      zlib.brotliCompress(input, { ...brotliOptions(level, input.length, text), chunkSize }, done)
       return
     default:
-      zstd.zstdCompress!(input, zstdOptions(level), done)
+      zstd.zstdCompress!(input, { ...zstdOptions(level), chunkSize }, done)
   }
 }
 

@@ -158,6 +158,8 @@ export function writeRepresented(
     const plan = compressionOf(ctx)
     const length = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length
     if (eligible(plan, status, h, length)) {
+      // One conversion serves the ETag hash, the encoder and the write.
+      if (typeof payload === 'string') payload = Buffer.from(payload)
       addVary(h, 'Accept-Encoding')
       if (ctx.method !== 'HEAD') coding = chooseEncoding(plan, ctx.request.headers['accept-encoding'])
       if (coding !== null) {
@@ -180,7 +182,7 @@ export function writeRepresented(
     return
   }
   const plan = compressionOf(ctx)
-  const input = typeof payload === 'string' ? Buffer.from(payload) : (payload as Buffer)
+  const input = payload as Buffer
   const essence = essenceOf(h)
   const chosen = coding
   compressBuffer(plan, chosen, input, essence !== undefined && isTextual(essence), (err, out) => {
