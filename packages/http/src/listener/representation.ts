@@ -193,6 +193,8 @@ export function writeRepresented(
       return
     }
     h['content-encoding'] = chosen
+    // A graceful stop may have begun while the body was compressed: decide keep-alive again.
+    applyKeepAlive(ctx)
     sendBuffered(ctx, status, h, out, chunking)
   })
 }
