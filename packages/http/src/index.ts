@@ -18,6 +18,8 @@ export type { DecompressOptions } from './client/decompress.js'
 export { ACCEPT_ENCODING, decompress } from './client/decompress.js'
 export type { ClientErrorCode, ClientErrorDetails, ClientTargetFailure } from './client/errors.js'
 export { ClientError, isClientError } from './client/errors.js'
+export type { EventStreamOptions } from './client/event-stream.js'
+export { EventStream } from './client/event-stream.js'
 export type { InboundRequest } from './client/forward.js'
 export type { TargetStats } from './client/multi-target.js'
 export { FailoverClient, LoadBalanceClient } from './client/multi-target.js'
@@ -46,15 +48,20 @@ export type { BodyCheck, InformationalListener, ResponseSchema } from './client/
 export { ClientResponse } from './client/response.js'
 export type { RetryOptions } from './client/retry.js'
 export { retry } from './client/retry.js'
+export type { SseEvent } from './client/sse-parser.js'
 export type {
   FailoverClientOptions,
   LoadBalanceClientOptions,
   MultiTargetOptions,
   TargetConfig,
 } from './client/targets.js'
+
 // Listener
 export type { HttpErrorCode, HttpErrorHeaders, HttpErrorOptions } from './errors.js'
 export { HttpError, isHttpError } from './errors.js'
+export type { ResourceValidators } from './listener/caching.js'
+export type { CompressionLevels, CompressionOptions, ContentCoding } from './listener/compression.js'
+export type { CorsOptions } from './listener/cors.js'
 export { Http2Request } from './listener/http2-adapter.js'
 export type { GracefulStopOptions } from './listener/listener.js'
 export { Listener } from './listener/listener.js'
@@ -63,6 +70,7 @@ export type { ResourceSpec } from './listener/resource.js'
 export { resource } from './listener/resource.js'
 export type { HttpResponseInit } from './listener/response.js'
 export { HttpResponse } from './listener/response.js'
+export type { ServerSentEvent, SseResourceOptions } from './listener/sse.js'
 export type { ListenerTlsOptions, TlsInfo } from './listener/tls.js'
 export type {
   ArrayType,

@@ -8,8 +8,9 @@ import type { Dispatcher } from 'undici'
 import { clientChain, composeOrder } from './chain.js'
 import { ACCEPT_ENCODING } from './decompress.js'
 import { ClientError } from './errors.js'
+import { EventStream, type EventStreamOptions } from './event-stream.js'
 import { forwardedRequest, type InboundRequest } from './forward.js'
-import type { Dispatch, DispatchOptions } from './internal/handler.js'
+import type { Dispatch, DispatchOptions, Handler } from './internal/handler.js'
 import { isFieldValue, isToken } from './internal/headers.js'
 import { DEADLINE, DECODE } from './internal/symbols.js'
 import {
@@ -267,6 +268,69 @@ export class Client {
     }
   }
 
+  /**
+   * Server-Sent Events from `path` as an async iterable: `for await (const e of client.sse('/events'))`.
+   * Connects on the first `next()`; after a dropped connection it reconnects with
+   * `Last-Event-ID`, waiting the server's `retry`, at most `maxReconnects` times in a row.
+   * Throws `ClientError` at once for a bad path or option.
+   */
+  sse(path: string, options: EventStreamOptions = {}): EventStream {
+    if (this.#closed) throw new ClientError('X_ERR_CLIENT_CLOSED', 'the client is closed')
+    const p = this.#path(path)
+    if (typeof options !== 'object' || options === null) {
+      throw new ClientError('X_ERR_CLIENT_INVALID_REQUEST', 'sse options must be an object')
+    }
+    const bad = (name: string, why: string) =>
+      new ClientError('X_ERR_CLIENT_INVALID_REQUEST', `sse ${name} ${why}`, { option: name })
+    const count = (name: string, value: unknown, def: number, min: number, infinite: boolean): number => {
+      if (value === undefined) return def
+      if (infinite && value === Number.POSITIVE_INFINITY) return value
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > MAX_TIMER_MS) {
+        throw bad(name, `must be an integer from ${min} to ${MAX_TIMER_MS}`)
+      }
+      return value
+    }
+    const retry = count('retry', options.retry, 3_000, 0, false)
+    const maxReconnects = count('maxReconnects', options.maxReconnects, 5, 0, true)
+    const maxEventSize = count('maxEventSize', options.maxEventSize, 1_048_576, 1, false)
+    const idleTimeout = count('idleTimeout', options.idleTimeout, this.#config.bodyTimeout, 0, false)
+    const lastEventId = options.lastEventId ?? ''
+    if (typeof lastEventId !== 'string' || /[\0\r\n]/.test(lastEventId)) {
+      throw bad('lastEventId', 'must be a string without NUL, CR or LF')
+    }
+    const signal = options.signal
+    if (
+      signal !== undefined &&
+      (typeof signal !== 'object' || typeof signal.addEventListener !== 'function')
+    ) {
+      throw bad('signal', 'must be an AbortSignal')
+    }
+    // The stream must not be decoded (a compressor holds events back) and has no overall deadline.
+    const { list } = this.#headers({ 'accept-encoding': 'identity', ...options.headers }, undefined, null)
+    const origin = this.#origin
+    const connect = (extra: string[], idle: number, handler: Handler): void => {
+      if (this.#closed) throw new ClientError('X_ERR_CLIENT_CLOSED', 'the client is closed')
+      const opts: DispatchOptions & { [DEADLINE]?: number } = {
+        origin,
+        path: p,
+        method: 'GET',
+        headers: [...stripNames(list, extra), ...extra],
+        body: null,
+        bodyTimeout: idle,
+      }
+      opts[DEADLINE] = 0
+      this.#dispatch(opts, handler)
+    }
+    return new EventStream(`${origin}${p}`, connect, {
+      retry,
+      maxReconnects,
+      maxEventSize,
+      idleTimeout,
+      lastEventId,
+      signal,
+    })
+  }
+
   /** Stops taking requests, lets running ones finish, then closes every connection. */
   async close(): Promise<void> {
     if (this.#closed) return
@@ -429,6 +493,17 @@ export class Client {
     }
     return handler.promise
   }
+}
+
+/** `headers` without the names `extra` sets (the stream's own Accept, Cache-Control, Last-Event-ID). */
+function stripNames(headers: string[], extra: string[]): string[] {
+  const names = new Set<string>()
+  for (let i = 0; i < extra.length; i += 2) names.add(extra[i]!)
+  const out: string[] = []
+  for (let i = 0; i < headers.length; i += 2) {
+    if (!names.has(headers[i]!.toLowerCase())) out.push(headers[i]!, headers[i + 1]!)
+  }
+  return out
 }
 
 function stripLength(headers: string[]): string[] {

@@ -37,6 +37,8 @@ export type ClientErrorCode =
   | 'X_ERR_CLIENT_CIRCUIT_OPEN'
   | 'X_ERR_CLIENT_NO_TARGET'
   | 'X_ERR_CLIENT_ALL_TARGETS_FAILED'
+  | 'X_ERR_CLIENT_SSE_REFUSED'
+  | 'X_ERR_CLIENT_SSE_EVENT_TOO_LARGE'
   | 'X_ERR_CLIENT_REQUEST_FAILED'
 
 /** What one target did with a request (`ClientError.failures`, code `X_ERR_CLIENT_ALL_TARGETS_FAILED`). */

@@ -3,6 +3,7 @@
 
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
 import { parseParams, queryString } from './binding.js'
+import type { CurrentValidators } from './caching.js'
 import type { CompiledResource, CompiledService } from './compile.js'
 import type { Dispatcher } from './pipeline.js'
 import { raise } from './problem.js'
@@ -55,6 +56,10 @@ export class RequestContext {
   written = false
   /** Close the connection after this response (body left unread, limits exceeded). */
   closeAfter = false
+  /** A CORS preflight answered: the writer adds no CORS headers of its own. */
+  corsDone = false
+  /** What the resource's `validators` reported before the handler ran. */
+  validators: CurrentValidators | undefined = undefined
   private queryValue: unknown = undefined
   private stateValue: Record<string, unknown> | undefined = undefined
   private callerValue: Caller | undefined = undefined
@@ -122,6 +127,12 @@ export class RequestContext {
 
   get clientCertificate(): TlsInfo['peerCertificate'] {
     return tlsInfo(this.request.socket)?.peerCertificate
+  }
+
+  /** Aborts `signal` from the server side: the Listener ended the response (an event stream on stop). */
+  cancel(): void {
+    this.abortController ??= new AbortController()
+    this.abortController.abort()
   }
 
   next(): Next {

@@ -194,6 +194,8 @@ export class Listener {
         const res = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage
         if (res?.headersSent && !res.writableFinished) res.once('finish', () => socket.end())
       }
+      // Event streams never end on their own: end them, and their clients reconnect elsewhere.
+      for (const stream of [...this.dispatcher.eventStreams]) stream.stop()
     })
     return this.stopping
   }

@@ -2,7 +2,9 @@
 // chosen for a server on the open internet (slowloris, oversized input), not for a benchmark.
 
 import type { ServerTls } from '@x/tls'
+import type { CompressionPolicy } from '../client/options.js'
 import { configError } from '../errors.js'
+import { type CompressionOptions, type CompressionPlan, compileCompression } from './compression.js'
 import { type ListenerTlsOptions, resolveTls } from './tls.js'
 import type { ChunkingPolicy, Filter, KeepAlivePolicy } from './types.js'
 
@@ -44,6 +46,8 @@ export interface ListenerOptions {
   keepAlive?: KeepAlivePolicy
   /** @defaultValue 'AUTO' */
   chunking?: ChunkingPolicy
+  /** Response compression: a policy, or options; services and resources override it. @defaultValue 'AUTO' (compressible types from 1 KiB) */
+  compression?: CompressionPolicy | CompressionOptions
   /** Where 500s and other failures are logged. @defaultValue a logger writing to `console.error` */
   logger?: ListenerLogger
   /**
@@ -136,6 +140,7 @@ export interface ResolvedOptions {
   readonly maxRequestsPerSocket: number
   readonly keepAlive: KeepAlivePolicy
   readonly chunking: ChunkingPolicy
+  readonly compression: CompressionPlan
   readonly logger: ListenerLogger
   readonly httpVersion: '1.1' | '2'
   readonly http2: ResolvedHttp2
@@ -168,6 +173,7 @@ const KNOWN = new Set([
   'maxRequestsPerSocket',
   'keepAlive',
   'chunking',
+  'compression',
   'logger',
   'httpVersion',
   'http2',
@@ -346,6 +352,7 @@ export function resolveOptions(options: ListenerOptions): ResolvedOptions {
     maxRequestsPerSocket: int(o, 'maxRequestsPerSocket', 0, 0, Number.MAX_SAFE_INTEGER),
     keepAlive: policy<KeepAlivePolicy>(o.keepAlive, 'keepAlive', 'AUTO'),
     chunking: policy<ChunkingPolicy>(o.chunking, 'chunking', 'AUTO'),
+    compression: compileCompression(o.compression, undefined, '', 'X_ERR_HTTP_INVALID_OPTION'),
     logger: logger as ListenerLogger,
     httpVersion,
     http2,

@@ -3,8 +3,14 @@
 
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
 import type { Readable } from 'node:stream'
+import type { CacheControlOptions } from '@x/cache'
 import type { PeerCertificateInfo } from '@x/tls'
+import type { CompressionPolicy } from '../client/options.js'
+import type { ResourceValidators } from './caching.js'
+import type { CompressionOptions } from './compression.js'
+import type { CorsOptions } from './cors.js'
 import type { Http2Request } from './http2-adapter.js'
+import type { SseResourceOptions } from './sse.js'
 import type { TlsInfo } from './tls.js'
 
 /** Scalar types a path parameter, query parameter or header can be declared with. */
@@ -239,6 +245,22 @@ export interface Resource<S extends ContextShape = ContextShape> {
   readonly produces?: readonly string[]
   /** Response framing for this resource. @defaultValue the service's, else the Listener's */
   readonly chunking?: ChunkingPolicy
+  /** CORS of this resource: its fields override the service's; `false` turns CORS off here. */
+  readonly cors?: CorsOptions | false
+  /** Response compression of this resource (fields override the service's). @defaultValue the service's, else the Listener's */
+  readonly compression?: CompressionPolicy | CompressionOptions
+  /** `Cache-Control` of 2xx and 304 answers to GET and HEAD, built by `@x/cache`'s `cacheControl()`. */
+  readonly cacheControl?: CacheControlOptions
+  /** Send a strong ETag hashed from buffered 2xx GET/HEAD bodies. @defaultValue true when `cacheControl` is set without `noStore` */
+  readonly etag?: boolean
+  /**
+   * The current validators (ETag, Last-Modified, existence), asked before the body is read and
+   * the handler runs: conditional requests are answered 304 or 412 from them, and GET/HEAD
+   * answers carry them.
+   */
+  validators?(ctx: Context): ResourceValidators | undefined | Promise<ResourceValidators | undefined>
+  /** Stream the handler's async iterable as Server-Sent Events (`text/event-stream`). */
+  readonly sse?: boolean | SseResourceOptions
   /** The resource function: return a value, or answer through `ctx.caller`. */
   handler(ctx: Context<S>): unknown
 }
@@ -279,6 +301,10 @@ export interface Service {
   readonly filters?: readonly Filter[]
   /** Response framing for the service's resources. */
   readonly chunking?: ChunkingPolicy
+  /** CORS of the service's resources (and of its 404 / 405 answers). */
+  readonly cors?: CorsOptions
+  /** Response compression of the service's resources (fields override the Listener's). */
+  readonly compression?: CompressionPolicy | CompressionOptions
   readonly resources: readonly Resource[]
 }
 
