@@ -113,6 +113,16 @@ export class ClientStream implements Controller {
     else if (this.#index >= chunks.length && !this.#paused) this.end(NO_TRAILERS)
   }
 
+  /** Passes an interim (1xx) response on, before the final one. */
+  informational(
+    status: number,
+    headers: Record<string, string | string[] | undefined>,
+    message: string,
+  ): void {
+    if (this.responded || this.done) return
+    this.handler.onResponseStart?.(this, status, headers as Record<string, string | string[]>, message)
+  }
+
   /** Forwards the origin's response head. */
   forwardStart(
     status: number,

@@ -10,9 +10,10 @@ import { channels, storeError } from './diagnostics.js'
 import { type CacheControlDirectives, parseCacheControl } from './directives.js'
 import { CacheError, checkInteger } from './errors.js'
 import { weakMatch } from './etag.js'
-import { fieldValue, toHeaderRecord } from './headers.js'
+import { fieldValue, isToken, toHeaderRecord } from './headers.js'
 import { MemoryStore } from './memory-store.js'
 import { type CachePolicy, decideStore, forbidsStale, freshen, type PolicyConfig } from './policy.js'
+import { type ByteRange, parseRange, resolveRange, sliceChunks } from './range.js'
 import type { CacheGetResult, CacheKey, CacheStore, CacheValue } from './store.js'
 
 type Handler = Dispatcher.DispatchHandler
@@ -43,6 +44,13 @@ export interface CacheOptions {
   collapseRequests?: boolean
   /** Longest a collapsed request waits for the first one before going to the origin itself, ms. @defaultValue 5000 */
   collapseTimeout?: number
+  /**
+   * Targeted cache-control fields this cache obeys (RFC 9213), most specific first, such as
+   * `['CDN-Cache-Control']` for a gateway: the first one present and valid replaces
+   * Cache-Control and Expires for this cache's decisions. `Surrogate-Control` is read with its
+   * own syntax (untargeted `max-age` and `no-store`). @defaultValue []
+   */
+  targets?: readonly string[]
   /** The clock, for tests. @defaultValue Date.now */
   now?: () => number
 }
@@ -163,6 +171,7 @@ class HttpCache {
     ) {
       invalidOption('heuristicFraction', 'heuristicFraction must be a number in [0, 1]')
     }
+    checkInteger('capacity', capacity, 1)
     checkInteger('maxHeuristicAge', options.maxHeuristicAge, 0)
     checkInteger('retainStale', options.retainStale, 0)
     checkInteger('collapseTimeout', options.collapseTimeout, 0, 2_147_483_647)
@@ -170,6 +179,14 @@ class HttpCache {
       invalidOption('collapseRequests', 'collapseRequests must be a boolean')
     }
     if (now !== undefined && typeof now !== 'function') invalidOption('now', 'now must be a function')
+    const targets = options.targets
+    if (
+      targets !== undefined &&
+      (!Array.isArray(targets) ||
+        targets.some((t) => typeof t !== 'string' || !isToken(t) || t.toLowerCase() === 'cache-control'))
+    ) {
+      invalidOption('targets', 'targets must be an array of field names other than Cache-Control')
+    }
     this.now = now ?? Date.now
     const memoryOptions: { maxEntries?: number; evictionFactor?: number; now?: () => number } = {
       now: this.now,
@@ -183,6 +200,7 @@ class HttpCache {
       heuristicFraction: heuristicFraction ?? 0.1,
       maxHeuristicMs: (options.maxHeuristicAge ?? 86_400) * 1000,
       retainStaleMs: (options.retainStale ?? 86_400) * 1000,
+      targets: Object.freeze((targets ?? []).map((t) => t.toLowerCase())),
     }
     this.#collapse = options.collapseRequests ?? true
     this.#collapseTimeout = options.collapseTimeout ?? 5000
@@ -198,14 +216,20 @@ class HttpCache {
       return dispatch(opts, new InvalidatingHandler(this, originOf(opts.origin), requestPath(opts), handler))
     }
     const headers = toHeaderRecord(opts.headers)
-    // Ranges and preconditions other than cache validators are the origin's to answer.
+    // Preconditions other than cache validators are the origin's to answer.
     if (
-      headers.range !== undefined ||
       headers['if-match'] !== undefined ||
       headers['if-unmodified-since'] !== undefined ||
       headers['if-range'] !== undefined
     ) {
       return dispatch(opts, handler)
+    }
+    // A single byte range of a GET may be cut from a stored complete response (RFC 9111 §3.4
+    // needs no partial storage for that); any other range goes to the origin untouched.
+    let range: ByteRange | null = null
+    if (headers.range !== undefined) {
+      range = method === 'GET' ? parseRange(headers.range) : null
+      if (range === null) return dispatch(opts, handler)
     }
     const ccField = headers['cache-control']
     let reqCc = ccField === undefined ? NO_DIRECTIVES : parseCacheControl(ccField, true)
@@ -217,7 +241,7 @@ class HttpCache {
       reqCc = { 'no-cache': true }
     }
     const key: CacheKey = { origin: originOf(opts.origin), method: 'GET', path: requestPath(opts), headers }
-    return this.lookup(dispatch, opts, handler, key, reqCc, false)
+    return this.lookup(dispatch, opts, handler, key, reqCc, false, range)
   }
 
   lookup(
@@ -227,6 +251,7 @@ class HttpCache {
     key: CacheKey,
     reqCc: CacheControlDirectives,
     follower: boolean,
+    range: ByteRange | null = null,
   ): boolean {
     let result: ReturnType<CacheStore['get']>
     try {
@@ -237,15 +262,15 @@ class HttpCache {
     }
     if (isThenable<CacheGetResult | undefined>(result)) {
       result.then(
-        (entry) => this.#decideLater(dispatch, opts, handler, key, reqCc, entry, follower),
+        (entry) => this.#decideLater(dispatch, opts, handler, key, reqCc, entry, follower, range),
         (err) => {
           storeError('get', err)
-          this.#decideLater(dispatch, opts, handler, key, reqCc, undefined, follower)
+          this.#decideLater(dispatch, opts, handler, key, reqCc, undefined, follower, range)
         },
       )
       return true
     }
-    return this.decide(dispatch, opts, handler, key, reqCc, result, follower)
+    return this.decide(dispatch, opts, handler, key, reqCc, result, follower, range)
   }
 
   /** `decide` off the caller's stack: what would have thrown to the caller goes to its handler. */
@@ -257,9 +282,10 @@ class HttpCache {
     reqCc: CacheControlDirectives,
     entry: CacheGetResult | undefined,
     follower: boolean,
+    range: ByteRange | null,
   ): void {
     try {
-      this.decide(dispatch, opts, handler, key, reqCc, entry, follower)
+      this.decide(dispatch, opts, handler, key, reqCc, entry, follower, range)
     } catch (err) {
       new ClientStream(handler).fail(err as Error)
     }
@@ -286,6 +312,7 @@ class HttpCache {
     reqCc: CacheControlDirectives,
     entry: CacheGetResult | undefined,
     follower: boolean,
+    range: ByteRange | null = null,
   ): boolean {
     const now = this.now()
     const headers = key.headers!
@@ -293,7 +320,7 @@ class HttpCache {
       discardBody(entry)
       entry = undefined
     }
-    if (entry == null) return this.#miss(dispatch, opts, handler, key, reqCc, follower)
+    if (entry == null) return this.#miss(dispatch, opts, handler, key, reqCc, follower, range)
 
     const cc = entry.cacheControlDirectives ?? NO_DIRECTIVES
     const age = Math.max(0, now - entry.cachedAt)
@@ -340,14 +367,15 @@ class HttpCache {
       destroyRequestBody(opts)
       const chunks = toChunks(entry.body)
       const stream = new ClientStream(handler)
-      if (Array.isArray(chunks)) this.respond(stream, entry, chunks as Buffer[], opts.method, headers, false)
+      if (Array.isArray(chunks))
+        this.respond(stream, entry, chunks as Buffer[], opts.method, headers, false, range)
       else {
         const e = entry
         ;(chunks as Promise<Buffer[]>).then(
-          (c) => this.respond(stream, e, c, opts.method, headers, false),
+          (c) => this.respond(stream, e, c, opts.method, headers, false, range),
           (err) => {
             storeError('get', err)
-            this.#miss(dispatch, opts, handler, key, reqCc, true)
+            this.#miss(dispatch, opts, handler, key, reqCc, true, range)
           },
         )
       }
@@ -357,6 +385,11 @@ class HttpCache {
       discardBody(entry)
       new ClientStream(handler).serve(504, { ...GATEWAY_TIMEOUT }, 'Gateway Timeout', EMPTY)
       return true
+    }
+    if (range !== null) {
+      // Only a response the cache may serve as it is is cut into ranges.
+      discardBody(entry)
+      return dispatch(opts, handler)
     }
     if (opts.method === 'HEAD') {
       // Forwarded as is; its 200 freshens or invalidates the stored GET (RFC 9111 §4.3.5).
@@ -415,6 +448,7 @@ class HttpCache {
     key: CacheKey,
     reqCc: CacheControlDirectives,
     follower: boolean,
+    range: ByteRange | null = null,
   ): boolean {
     if (reqCc['only-if-cached'] === true) {
       new ClientStream(handler).serve(504, { ...GATEWAY_TIMEOUT }, 'Gateway Timeout', EMPTY)
@@ -423,7 +457,8 @@ class HttpCache {
     if (!follower && channels.miss.hasSubscribers) {
       channels.miss.publish({ origin: key.origin, path: key.path, method: opts.method })
     }
-    if (opts.method === 'HEAD' || reqCc['no-store'] === true) return dispatch(opts, handler)
+    // A range answer is partial: it is passed on and never stored.
+    if (opts.method === 'HEAD' || reqCc['no-store'] === true || range !== null) return dispatch(opts, handler)
     let flight: Flight | undefined
     if (this.#collapse && !follower && reqCc['no-cache'] !== true) {
       const fk = `${key.origin} ${key.path}`
@@ -479,6 +514,7 @@ class HttpCache {
     method: string,
     reqHeaders: Headers,
     validated: boolean,
+    range: ByteRange | null = null,
   ): void {
     const now = this.now()
     const stored = entry.headers
@@ -505,6 +541,18 @@ class HttpCache {
       head.age = headers.age
       stream.serve(304, head, 'Not Modified', EMPTY)
       return
+    }
+    if (range !== null && entry.statusCode === 200 && stored['content-range'] === undefined) {
+      let total = 0
+      for (const c of chunks) total += c.length
+      const r = resolveRange(range, total)
+      // An unsatisfiable range is ignored (RFC 9110 §14.2 lets a server send the whole 200).
+      if (r !== null) {
+        headers['content-range'] = `bytes ${r.start}-${r.end}/${total}`
+        headers['content-length'] = String(r.end - r.start + 1)
+        stream.serve(206, headers, 'Partial Content', sliceChunks(chunks, r.start, r.end + 1))
+        return
+      }
     }
     stream.serve(entry.statusCode, headers, entry.statusMessage, method === 'HEAD' ? EMPTY : chunks)
   }
@@ -680,6 +728,11 @@ class StoringHandler implements Handler {
     headers: Headers,
     statusMessage?: string,
   ): void {
+    // An interim (1xx) response is passed on; the final one follows on the same request.
+    if (statusCode < 200) {
+      this.#handler.onResponseStart?.(controller, statusCode, headers, statusMessage)
+      return
+    }
     this.#ws?.destroy()
     this.#ws = this.#cache.beginStore(
       this.#key,
@@ -807,6 +860,10 @@ class RevalidationHandler implements Handler {
     const key = this.#key
     const now = cache.now()
     const client = this.#client
+    if (statusCode < 200) {
+      if (this.#mode === 'pending') client?.informational(statusCode, headers, statusMessage ?? '')
+      return
+    }
     if (statusCode === 304 && this.#conditional) {
       const tag = fieldValue(headers.etag)
       const stored = this.#entry.etag ?? fieldValue(this.#entry.headers.etag)

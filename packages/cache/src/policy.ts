@@ -6,6 +6,7 @@ import { type CacheControlDirectives, parseCacheControl, parseDeltaSeconds } fro
 import { fieldValue, normaliseVaryValue, splitList } from './headers.js'
 import { formatHttpDate, parseHttpDate } from './http-date.js'
 import type { CacheValue } from './store.js'
+import { targetedDirectives } from './targeted.js'
 
 /** Which responses are stored: Ballerina's default (Cache-Control and a validator) or all RFC 9111 allows. */
 export type CachePolicy = 'CACHE_CONTROL_AND_VALIDATORS' | 'RFC_9111'
@@ -17,6 +18,23 @@ export interface PolicyConfig {
   heuristicFraction: number
   maxHeuristicMs: number
   retainStaleMs: number
+  /** Targeted cache-control fields this cache obeys, lower-case (RFC 9213). */
+  targets: readonly string[]
+}
+
+/**
+ * The directives that govern a response for this cache: those of the first valid targeted
+ * field, which then displaces Cache-Control and Expires (RFC 9213 §2.1), else Cache-Control.
+ */
+export function responseDirectives(
+  headers: Headers,
+  config: PolicyConfig,
+): { cc: CacheControlDirectives; targeted: boolean } {
+  if (config.targets.length > 0) {
+    const t = targetedDirectives(headers, config.targets)
+    if (t !== undefined) return { cc: t, targeted: true }
+  }
+  return { cc: parseCacheControl(headers['cache-control']), targeted: false }
 }
 
 /** RFC 9110 §15.1: status codes heuristically cacheable by default. */
@@ -27,7 +45,9 @@ const UNDERSTOOD_STATUS = new Set([
   200, 203, 204, 300, 301, 302, 303, 307, 308, 400, 403, 404, 405, 410, 414, 451, 500, 501, 502, 503, 504,
 ])
 
-// RFC 9110 §7.6.1 hop-by-hop fields, never stored (RFC 9111 §3.1); Age is recomputed.
+// RFC 9110 §7.6.1 hop-by-hop fields, never stored (RFC 9111 §3.1); Age is recomputed. The
+// Proxy-Authenticate family belongs to the proxy a cache forwards through, which is not part
+// of the cache key (RFC 9111 §3.1), so those are not stored either.
 const NOT_STORED = new Set([
   'connection',
   'proxy-connection',
@@ -36,6 +56,9 @@ const NOT_STORED = new Set([
   'transfer-encoding',
   'upgrade',
   'age',
+  'proxy-authenticate',
+  'proxy-authentication-info',
+  'proxy-authorization',
 ])
 // RFC 9111 §3.2: a 304 never updates these.
 const NOT_UPDATED = new Set([...NOT_STORED, 'content-length'])
@@ -75,11 +98,12 @@ export function freshnessLifetime(
   cc: CacheControlDirectives,
   config: PolicyConfig,
   responseTime: number,
+  ignoreExpires = false,
 ): number {
   if (config.shared && cc['s-maxage'] !== undefined) return cc['s-maxage'] * 1000
   if (cc['max-age'] !== undefined) return cc['max-age'] * 1000
   const date = singleDate(headers.date) ?? responseTime
-  const expiresField = headers.expires
+  const expiresField = ignoreExpires ? undefined : headers.expires
   if (expiresField !== undefined) {
     // Two Expires lines: the response is treated as stale (RFC 9111 §4.2.1).
     if (Array.isArray(expiresField) && expiresField.length !== 1) return 0
@@ -133,7 +157,7 @@ export function decideStore(
 ): StoreDecision {
   if (reqCc['no-store'] === true) return skip('request no-store')
   if (status < 200 || status === 206 || status === 304) return skip('status not storable')
-  const cc = parseCacheControl(resHeaders['cache-control'])
+  const { cc, targeted } = responseDirectives(resHeaders, config)
   if (cc['must-understand'] === true) {
     if (!UNDERSTOOD_STATUS.has(status)) return skip('must-understand: status not understood')
     // §5.2.2.3: a cache that understands the status ignores no-store.
@@ -148,14 +172,14 @@ export function decideStore(
   const explicit =
     cc.public === true ||
     (!shared && cc.private !== undefined) ||
-    resHeaders.expires !== undefined ||
+    (!targeted && resHeaders.expires !== undefined) ||
     cc['max-age'] !== undefined ||
     (shared && cc['s-maxage'] !== undefined)
   if (!explicit && !HEURISTIC_STATUS.has(status))
     return skip('no explicit freshness and status not heuristically cacheable')
   const validator = hasValidator(resHeaders)
   if (config.policy === 'CACHE_CONTROL_AND_VALIDATORS') {
-    if (resHeaders['cache-control'] === undefined) return skip('policy: no Cache-Control')
+    if (!targeted && resHeaders['cache-control'] === undefined) return skip('policy: no Cache-Control')
     if (!validator) return skip('policy: no validator')
   }
   // Vary (§4.1): '*' never matches, so storing is pointless.
@@ -169,7 +193,7 @@ export function decideStore(
       vary[name] = normaliseVaryValue(name, reqHeaders[name])
     }
   }
-  const lifetime = freshnessLifetime(status, resHeaders, cc, config, responseTime)
+  const lifetime = freshnessLifetime(status, resHeaders, cc, config, responseTime, targeted)
   const cachedAt = generatedAt(resHeaders, requestTime, responseTime)
   const staleAt = cachedAt + lifetime
   let keep = 0
@@ -227,13 +251,13 @@ export function freshen(
     if (v === undefined || NOT_UPDATED.has(name) || listed?.has(name)) continue
     headers[name] = v
   }
-  const cc = parseCacheControl(headers['cache-control'])
+  const { cc, targeted } = responseDirectives(headers, config)
   if (config.shared && Array.isArray(cc.private)) for (const f of cc.private) delete headers[f]
   // Age and Date describe the 304, not the stored response.
   const timing: Headers = { date: notModified.date, age: notModified.age }
   if (singleDate(headers.date) === undefined || notModified.date === undefined)
     headers.date = formatHttpDate(responseTime)
-  const lifetime = freshnessLifetime(stored.statusCode, headers, cc, config, responseTime)
+  const lifetime = freshnessLifetime(stored.statusCode, headers, cc, config, responseTime, targeted)
   const cachedAt = generatedAt(timing, requestTime, responseTime)
   const staleAt = cachedAt + lifetime
   let keep = hasValidator(headers) ? config.retainStaleMs : 0

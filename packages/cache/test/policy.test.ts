@@ -18,6 +18,7 @@ const config = (over: Partial<PolicyConfig> = {}): PolicyConfig => ({
   heuristicFraction: 0.1,
   maxHeuristicMs: 86_400_000,
   retainStaleMs: 86_400_000,
+  targets: [],
   ...over,
 })
 
@@ -169,6 +170,21 @@ describe('decideStore()', () => {
       expect(Object.keys(d.value.headers).sort()).toEqual(['cache-control', 'date', 'x-keep'])
       expect(d.value.cachedAt).toBe(T - 3000)
     }
+  })
+
+  it('does not store the fields of the proxy a cache forwards through (RFC 9111 §3.1)', () => {
+    const d = decide({
+      'cache-control': 'max-age=60',
+      'proxy-authenticate': 'Basic realm="p"',
+      'proxy-authentication-info': 'nextnonce="n"',
+      'proxy-authorization': 'Basic x',
+      'www-authenticate': 'Basic realm="o"',
+    })
+    expect(d.kind === 'store' && Object.keys(d.value.headers).sort()).toEqual([
+      'cache-control',
+      'date',
+      'www-authenticate',
+    ])
   })
 
   it('records normalised Vary values, null for absent fields', () => {

@@ -3,13 +3,13 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { type RedisServer, startRedis } from '../../../test-support/redis.ts'
 import { cache, isCacheError } from '../src/index.ts'
 import { RedisStore } from '../src/redis.ts'
 import type { CacheStore } from '../src/store.ts'
 import { storeSuite, write } from './cases/store-suite.ts'
 import { client, type TestClient } from './helpers/client.ts'
 import { Clock, type Origin, startOrigin } from './helpers/origin.ts'
-import { type RedisServer, startRedis } from './helpers/redis-server.ts'
 
 let redis: RedisServer
 let prefixes = 0

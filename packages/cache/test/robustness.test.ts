@@ -162,20 +162,29 @@ describe('hostile origins', () => {
 
 describe('options', () => {
   it.each([
-    { name: 'a store without delete', options: { store: { get() {}, createWriteStream() {} } } },
-    { name: 'a store and a capacity', options: { store: new MemoryStore(), capacity: 10 } },
-    { name: 'shared as a string', options: { shared: 'yes' } },
-    { name: 'an unknown policy', options: { policy: 'ALWAYS' } },
-    { name: 'capacity 0', options: { capacity: 0 } },
-    { name: 'evictionFactor 2', options: { evictionFactor: 2 } },
-    { name: 'heuristicFraction 2', options: { heuristicFraction: 2 } },
-    { name: 'maxHeuristicAge -1', options: { maxHeuristicAge: -1 } },
-    { name: 'retainStale 0.5', options: { retainStale: 0.5 } },
-    { name: 'collapseRequests 1', options: { collapseRequests: 1 } },
-    { name: 'collapseTimeout -1', options: { collapseTimeout: -1 } },
-    { name: 'now not a function', options: { now: 'now' } },
-    { name: 'options null', options: null },
-  ])('rejects $name with X_ERR_CACHE_INVALID_OPTION', ({ options }) => {
+    {
+      name: 'a store without delete',
+      options: { store: { get() {}, createWriteStream() {} } },
+      option: 'store',
+    },
+    {
+      name: 'a store and a capacity',
+      options: { store: new MemoryStore(), capacity: 10 },
+      option: 'capacity',
+    },
+    { name: 'shared as a string', options: { shared: 'yes' }, option: 'shared' },
+    { name: 'an unknown policy', options: { policy: 'ALWAYS' }, option: 'policy' },
+    { name: 'capacity 0', options: { capacity: 0 }, option: 'capacity' },
+    { name: 'evictionFactor 2', options: { evictionFactor: 2 }, option: 'evictionFactor' },
+    { name: 'heuristicFraction 2', options: { heuristicFraction: 2 }, option: 'heuristicFraction' },
+    { name: 'maxHeuristicAge -1', options: { maxHeuristicAge: -1 }, option: 'maxHeuristicAge' },
+    { name: 'retainStale 0.5', options: { retainStale: 0.5 }, option: 'retainStale' },
+    { name: 'collapseRequests 1', options: { collapseRequests: 1 }, option: 'collapseRequests' },
+    { name: 'collapseTimeout -1', options: { collapseTimeout: -1 }, option: 'collapseTimeout' },
+    { name: 'now not a function', options: { now: 'now' }, option: 'now' },
+    { name: 'options null', options: null, option: 'options' },
+    { name: 'a fractional capacity', options: { capacity: 2.5 }, option: 'capacity' },
+  ])('rejects $name with X_ERR_CACHE_INVALID_OPTION naming the option', ({ options, option }) => {
     let caught: unknown
     try {
       cache(options as CacheOptions)
@@ -183,6 +192,7 @@ describe('options', () => {
       caught = e
     }
     expect(isCacheError(caught, 'X_ERR_CACHE_INVALID_OPTION')).toBe(true)
+    expect((caught as { option?: string }).option).toBe(option)
   })
 
   it('maps Ballerina capacity and evictionFactor onto the default MemoryStore', async () => {

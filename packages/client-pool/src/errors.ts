@@ -1,6 +1,7 @@
-// The pool's one error class: bad options at construction, and the few failures the pool
-// itself decides (a request waited too long, the pool is closed, a proxy refused the tunnel).
-// Socket and protocol failures stay undici's errors: the pool passes them through unchanged.
+// The pool's one error class: bad options at construction, and the few failures the pool or
+// the balancer itself decides (a request waited too long, the pool is closed, a proxy refused
+// the tunnel, no target could take a request, every target failed). Socket and protocol
+// failures stay undici's errors: both pass them through unchanged.
 
 /** Every code a {@link ClientPoolError} can carry. */
 export type ClientPoolErrorCode =
@@ -9,6 +10,19 @@ export type ClientPoolErrorCode =
   | 'X_ERR_POOL_WAIT_TIMEOUT'
   | 'X_ERR_POOL_CLOSED'
   | 'X_ERR_POOL_PROXY_CONNECT'
+  | 'X_ERR_POOL_NO_TARGET'
+  | 'X_ERR_POOL_ALL_TARGETS_FAILED'
+  | 'X_ERR_POOL_BALANCER_RULE'
+
+/** What one target did with a request the balancer moved on from (see `ClientPoolError.failures`). */
+export interface TargetFailure {
+  /** The target's URL, as configured. */
+  readonly target: string
+  /** The error it failed with; undefined when it answered with a failover status. */
+  readonly error: Error | undefined
+  /** The status it answered with, when that status made the balancer move on. */
+  readonly statusCode: number | undefined
+}
 
 const brand = Symbol.for('x.error.client-pool')
 
@@ -22,17 +36,26 @@ export class ClientPoolError extends Error {
   readonly option: string | undefined
   /** The proxy's answer to CONNECT (`X_ERR_POOL_PROXY_CONNECT`), when it answered. */
   readonly statusCode: number | undefined
+  /** Each target's failure, in the order they were tried (`X_ERR_POOL_ALL_TARGETS_FAILED`). */
+  readonly failures: readonly TargetFailure[] | undefined
 
   constructor(
     code: ClientPoolErrorCode,
     message: string,
-    details: { origin?: string; option?: string; statusCode?: number; cause?: unknown } = {},
+    details: {
+      origin?: string
+      option?: string
+      statusCode?: number
+      failures?: readonly TargetFailure[]
+      cause?: unknown
+    } = {},
   ) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause })
     this.code = code
     this.origin = details.origin
     this.option = details.option
     this.statusCode = details.statusCode
+    this.failures = details.failures
   }
 
   get [brand](): true {

@@ -1,4 +1,18 @@
-export type { ClientPoolErrorCode } from './errors.js'
+export type {
+  Balancer,
+  BalancerAlgorithm,
+  BalancerInterceptor,
+  BalancerOptions,
+  BalancerRequest,
+  BalancerRule,
+  BalancerTarget,
+  BalancerTargetOptions,
+  BalancerTargetStats,
+  FailoverOptions,
+  OutlierDetectionOptions,
+} from './balancer.js'
+export { balancer } from './balancer.js'
+export type { ClientPoolErrorCode, TargetFailure } from './errors.js'
 export { ClientPoolError, isClientPoolError } from './errors.js'
 export type {
   ClientPoolOptions,
@@ -11,3 +25,5 @@ export type {
 } from './options.js'
 export type { OriginStats } from './pool.js'
 export { ClientPool } from './pool.js'
+export type { RetryBudget, RetryBudgetOptions } from './retry-budget.js'
+export { createRetryBudget } from './retry-budget.js'

@@ -3,9 +3,9 @@
 // failOpen, caching, and the node:tls path.
 import { connect as tlsConnect } from 'node:tls'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createPki, freePort, type Issued, type Pki, type Responder } from '../../../test-support/pki.ts'
 import { createClientTlsConnector } from '../src/client.js'
 import { isTlsError, type TlsError, toTlsError } from '../src/errors.js'
-import { createPki, freePort, type Issued, type Pki, type Responder } from './helpers/pki.js'
 import {
   fetchWith,
   fetchWithConfig,

@@ -5,11 +5,11 @@ import { X509Certificate } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createPki, type Pki } from '../../../test-support/pki.ts'
 import { CrlStore, loadCrls, parseCrl } from '../src/crl.js'
 import { isTlsError } from '../src/errors.js'
 import { factsOf } from '../src/ocsp.js'
 import type { CertFacts } from '../src/x509.js'
-import { createPki, type Pki } from './helpers/pki.js'
 
 let pki: Pki
 let intermediate: CertFacts

@@ -10,6 +10,7 @@ import { OCSPResponse, OCSPResponseStatus } from '@peculiar/asn1-ocsp'
 import { AsnConvert } from '@peculiar/asn1-schema'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { listen } from '../../../test-support/listen.ts'
+import { createPki, freePort, type Issued, type Pki } from '../../../test-support/pki.ts'
 import { isTlsError, type TlsError } from '../src/errors.js'
 import {
   buildOcspRequest,
@@ -19,7 +20,6 @@ import {
   verifyOcspResponse,
 } from '../src/ocsp.js'
 import type { CertFacts } from '../src/x509.js'
-import { createPki, freePort, type Issued, type Pki } from './helpers/pki.js'
 
 let pki: Pki
 let issuer: CertFacts

@@ -3,10 +3,10 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createPki, type Pki } from '../../../test-support/pki.ts'
 import { type ClientTlsConfig, createClientTlsConnector } from '../src/client.js'
 import { isTlsError, type TlsError } from '../src/errors.js'
 import { createServerTlsOptions, type ServerTlsConfig } from '../src/server.js'
-import { createPki, type Pki } from './helpers/pki.js'
 
 let pki: Pki
 

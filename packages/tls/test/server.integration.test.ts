@@ -9,11 +9,11 @@ import { join } from 'node:path'
 import { createServer as createTlsServer, type TLSSocket, connect as tlsConnect } from 'node:tls'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { listen } from '../../../test-support/listen.ts'
+import { createPki, freePort, type Pki, type Responder } from '../../../test-support/pki.ts'
 import { createClientTlsConnector } from '../src/client.js'
 import { toTlsError } from '../src/errors.js'
 import { peerCertificate } from '../src/peer.js'
 import { createServerTlsOptions } from '../src/server.js'
-import { createPki, freePort, type Pki, type Responder } from './helpers/pki.js'
 import { run, sClient, servedCommonName } from './helpers/run.js'
 import {
   fetchWith,

@@ -26,3 +26,46 @@ export function publishEvict(origin: string, idleMs: number): void {
 export function publishWaitTimeout(origin: string, waitTime: number): void {
   if (waitTimeout.hasSubscribers) waitTimeout.publish({ origin, waitTime })
 }
+
+const eject = channel('x:client-pool:eject')
+const uneject = channel('x:client-pool:uneject')
+const panic = channel('x:client-pool:panic')
+const failover = channel('x:client-pool:failover')
+const budgetExhausted = channel('x:client-pool:budget-exhausted')
+
+/** A balancer target was ejected after `consecutiveFailures` failures in a row. */
+export function publishEject(details: {
+  target: string
+  consecutiveFailures: number
+  ejections: number
+  ejectionTime: number
+}): void {
+  if (eject.hasSubscribers) eject.publish(details)
+}
+
+/** An ejected target came back after `ejectedFor` ms. */
+export function publishUneject(target: string, ejectedFor: number): void {
+  if (uneject.hasSubscribers) uneject.publish({ target, ejectedFor })
+}
+
+/** The balancer entered (or left) panic: too few healthy targets, ejection is ignored. */
+export function publishPanic(panicking: boolean, healthy: number, total: number): void {
+  if (panic.hasSubscribers) panic.publish({ panicking, healthy, total })
+}
+
+/** A request moves on from the target that failed it. */
+export function publishFailover(details: {
+  from: string
+  attempt: number
+  method: string
+  path: string
+  error: Error | undefined
+  statusCode: number | undefined
+}): void {
+  if (failover.hasSubscribers) failover.publish(details)
+}
+
+/** A failover was refused because the retry budget is spent. */
+export function publishBudgetExhausted(target: string, method: string, path: string): void {
+  if (budgetExhausted.hasSubscribers) budgetExhausted.publish({ target, method, path })
+}

@@ -1,13 +1,16 @@
 // Client: one object bound to one base URL, with a connection pool and the resilience steps
 // its configuration asks for, all undici interceptors over an @x/client-pool dispatcher.
 // Requests are built straight into undici dispatch options: no fetch, no Request objects.
+import type { CircuitBreaker } from '@x/circuit-breaker'
 import { ClientPool, isClientPoolError, type OriginStats } from '@x/client-pool'
+import { type ClientTlsConnector, createClientTlsConnector, isTlsError } from '@x/tls'
 import type { Dispatcher } from 'undici'
 import { clientChain, composeOrder } from './chain.js'
 import { ACCEPT_ENCODING } from './decompress.js'
 import { ClientError } from './errors.js'
+import { EventStream, type EventStreamOptions } from './event-stream.js'
 import { forwardedRequest, type InboundRequest } from './forward.js'
-import type { Dispatch, DispatchOptions } from './internal/handler.js'
+import type { Dispatch, DispatchOptions, Handler } from './internal/handler.js'
 import { isFieldValue, isToken } from './internal/headers.js'
 import { DEADLINE, DECODE } from './internal/symbols.js'
 import {
@@ -18,7 +21,9 @@ import {
   resolveClientOptions,
 } from './options.js'
 import { type EncodedBody, encodeBody, type RequestBody } from './request-body.js'
-import { type ClientResponse, ResponseHandler } from './response.js'
+import { createResilience, type Resilience } from './resilience.js'
+import { type ClientResponse, type InformationalListener, ResponseHandler } from './response.js'
+import { TargetSet } from './targets.js'
 
 /** Header values a request may carry. */
 export type RequestHeaders = Readonly<Record<string, string | number | readonly string[] | undefined>>
@@ -31,6 +36,8 @@ export interface RequestOptions {
   signal?: AbortSignal
   /** Overall deadline of this request (ms), replacing the Client's `timeout`; 0 for none. */
   timeout?: number
+  /** Called with each interim (1xx) response before the final one, such as 103 Early Hints; without it they are dropped. */
+  informational?: InformationalListener
 }
 
 const KNOWN_METHODS = new Map(
@@ -38,6 +45,13 @@ const KNOWN_METHODS = new Map(
 )
 // Fields the client manages itself; a request may not set them.
 const MANAGED = new Set(['transfer-encoding', 'keep-alive', 'upgrade', 'expect'])
+
+let readResilience: (client: Client) => Resilience
+
+/** @internal The breaker, balancer and budget a client made for itself (for the multi-target clients). */
+export function resilienceOf(client: Client): Resilience {
+  return readResilience(client)
+}
 
 function badUrl(why: string): ClientError {
   return new ClientError('X_ERR_CLIENT_INVALID_URL', why)
@@ -78,13 +92,20 @@ export class Client {
   /** Default headers, plus Accept-Encoding when the client decodes. */
   readonly #baseHeaders: string[]
   readonly #decode: boolean
+  readonly #resilience: Resilience
   #closed = false
+
+  static {
+    readResilience = (client) => client.#resilience
+  }
 
   /** Throws `ClientError` (`X_ERR_CLIENT_INVALID_URL` / `X_ERR_CLIENT_INVALID_OPTION`) for a bad URL or option. */
   constructor(url: string | URL, options?: ClientOptions) {
+    // LoadBalanceClient and FailoverClient pass their validated targets in place of a URL.
+    const targets = (url as unknown) instanceof TargetSet ? (url as unknown as TargetSet).resolved : undefined
     let base: URL
     try {
-      base = new URL(url)
+      base = new URL(targets === undefined ? url : targets.targets[0]!.url)
     } catch (cause) {
       throw new ClientError('X_ERR_CLIENT_INVALID_URL', `not a URL: ${String(url)}`, { cause })
     }
@@ -96,10 +117,13 @@ export class Client {
     const config = resolveClientOptions(options)
     this.#config = config
     this.#origin = base.origin
-    this.#basePath = base.pathname === '/' ? '' : base.pathname.replace(/\/+$/, '')
-    this.url = `${this.#origin}${this.#basePath}`
+    const path = base.pathname === '/' ? '' : base.pathname.replace(/\/+$/, '')
+    this.url = `${this.#origin}${path}`
+    // With several targets the balancer adds each target's own base path.
+    this.#basePath = targets === undefined ? path : ''
 
     const pc = config.poolConfig
+    const connector = config.secureSocket === undefined ? undefined : tlsConnector(config)
     try {
       this.#pool = new ClientPool({
         ...pc,
@@ -109,18 +133,19 @@ export class Client {
         headersTimeout: config.headersTimeout,
         bodyTimeout: config.bodyTimeout,
         maxHeaderSize: config.maxHeaderSize,
-        ...(config.secureSocket === undefined ? {} : { tls: config.secureSocket }),
+        ...(connector === undefined ? {} : { connector }),
         ...(config.proxy === undefined ? {} : { proxy: config.proxy }),
       })
     } catch (err) {
       if (isClientPoolError(err, 'X_ERR_POOL_INVALID_OPTION')) {
         const o = err.option ?? ''
-        const option = o === 'tls' ? 'secureSocket' : o.startsWith('proxy') ? o : `poolConfig.${o}`
+        const option = o.startsWith('proxy') ? o : `poolConfig.${o}`
         throw invalidOption(option, err.message.slice(o.length + 1), err)
       }
       throw err
     }
-    this.#dispatcher = this.#pool.compose(composeOrder(clientChain(config)))
+    this.#resilience = createResilience(config, targets, this.url)
+    this.#dispatcher = this.#pool.compose(composeOrder(clientChain(config, this.#resilience)))
     this.#dispatch = this.#dispatcher.dispatch
     this.#decode = config.compression !== 'NEVER'
     this.#baseHeaders = [...config.headers]
@@ -140,6 +165,15 @@ export class Client {
    */
   get dispatcher(): Dispatcher {
     return this.#dispatcher
+  }
+
+  /**
+   * The client-wide circuit breaker, when the `circuitBreaker` option made one (a
+   * `LoadBalanceClient` or `FailoverClient` has one per target instead): its `state`,
+   * `stats()`, `forceOpen()`, `forceClose()`, `reset()`.
+   */
+  get circuitBreaker(): CircuitBreaker | undefined {
+    return this.#resilience.breaker
   }
 
   /** Pool statistics per origin: connections, active, idle, queued, in flight. */
@@ -232,6 +266,69 @@ export class Client {
     } catch (err) {
       return Promise.reject(err)
     }
+  }
+
+  /**
+   * Server-Sent Events from `path` as an async iterable: `for await (const e of client.sse('/events'))`.
+   * Connects on the first `next()`; after a dropped connection it reconnects with
+   * `Last-Event-ID`, waiting the server's `retry`, at most `maxReconnects` times in a row.
+   * Throws `ClientError` at once for a bad path or option.
+   */
+  sse(path: string, options: EventStreamOptions = {}): EventStream {
+    if (this.#closed) throw new ClientError('X_ERR_CLIENT_CLOSED', 'the client is closed')
+    const p = this.#path(path)
+    if (typeof options !== 'object' || options === null) {
+      throw new ClientError('X_ERR_CLIENT_INVALID_REQUEST', 'sse options must be an object')
+    }
+    const bad = (name: string, why: string) =>
+      new ClientError('X_ERR_CLIENT_INVALID_REQUEST', `sse ${name} ${why}`, { option: name })
+    const count = (name: string, value: unknown, def: number, min: number, infinite: boolean): number => {
+      if (value === undefined) return def
+      if (infinite && value === Number.POSITIVE_INFINITY) return value
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > MAX_TIMER_MS) {
+        throw bad(name, `must be an integer from ${min} to ${MAX_TIMER_MS}`)
+      }
+      return value
+    }
+    const retry = count('retry', options.retry, 3_000, 0, false)
+    const maxReconnects = count('maxReconnects', options.maxReconnects, 5, 0, true)
+    const maxEventSize = count('maxEventSize', options.maxEventSize, 1_048_576, 1, false)
+    const idleTimeout = count('idleTimeout', options.idleTimeout, this.#config.bodyTimeout, 0, false)
+    const lastEventId = options.lastEventId ?? ''
+    if (typeof lastEventId !== 'string' || /[\0\r\n]/.test(lastEventId)) {
+      throw bad('lastEventId', 'must be a string without NUL, CR or LF')
+    }
+    const signal = options.signal
+    if (
+      signal !== undefined &&
+      (typeof signal !== 'object' || typeof signal.addEventListener !== 'function')
+    ) {
+      throw bad('signal', 'must be an AbortSignal')
+    }
+    // The stream must not be decoded (a compressor holds events back) and has no overall deadline.
+    const { list } = this.#headers({ 'accept-encoding': 'identity', ...options.headers }, undefined, null)
+    const origin = this.#origin
+    const connect = (extra: string[], idle: number, handler: Handler): void => {
+      if (this.#closed) throw new ClientError('X_ERR_CLIENT_CLOSED', 'the client is closed')
+      const opts: DispatchOptions & { [DEADLINE]?: number } = {
+        origin,
+        path: p,
+        method: 'GET',
+        headers: [...stripNames(list, extra), ...extra],
+        body: null,
+        bodyTimeout: idle,
+      }
+      opts[DEADLINE] = 0
+      this.#dispatch(opts, handler)
+    }
+    return new EventStream(`${origin}${p}`, connect, {
+      retry,
+      maxReconnects,
+      maxEventSize,
+      idleTimeout,
+      lastEventId,
+      signal,
+    })
   }
 
   /** Stops taking requests, lets running ones finish, then closes every connection. */
@@ -345,6 +442,7 @@ export class Client {
     let signal: AbortSignal | undefined
     let timeout: number | undefined
     let own: RequestHeaders | undefined
+    let informational: InformationalListener | undefined
     if (options !== undefined) {
       if (typeof options !== 'object' || options === null) {
         throw new ClientError('X_ERR_CLIENT_INVALID_REQUEST', 'request options must be an object')
@@ -352,6 +450,10 @@ export class Client {
       own = options.headers
       signal = options.signal
       timeout = options.timeout
+      informational = options.informational
+      if (informational !== undefined && typeof informational !== 'function') {
+        throw new ClientError('X_ERR_CLIENT_INVALID_REQUEST', 'informational must be a function')
+      }
       if (
         signal !== undefined &&
         (typeof signal !== 'object' || typeof signal.addEventListener !== 'function')
@@ -370,6 +472,7 @@ export class Client {
     }
     const { list, decode } = this.#headers(own, encoded.contentType, forwarded)
     const handler = new ResponseHandler(method, this.#origin, path, this.#config.maxBodySize, signal)
+    if (informational !== undefined) handler.informational = informational
     if (signal?.aborted === true) {
       handler.handleEvent()
       return handler.promise
@@ -392,10 +495,43 @@ export class Client {
   }
 }
 
+/** `headers` without the names `extra` sets (the stream's own Accept, Cache-Control, Last-Event-ID). */
+function stripNames(headers: string[], extra: string[]): string[] {
+  const names = new Set<string>()
+  for (let i = 0; i < extra.length; i += 2) names.add(extra[i]!)
+  const out: string[] = []
+  for (let i = 0; i < headers.length; i += 2) {
+    if (!names.has(headers[i]!.toLowerCase())) out.push(headers[i]!, headers[i + 1]!)
+  }
+  return out
+}
+
 function stripLength(headers: string[]): string[] {
   const out: string[] = []
   for (let i = 0; i < headers.length; i += 2) {
     if (headers[i]!.toLowerCase() !== 'content-length') out.push(headers[i]!, headers[i + 1]!)
   }
   return out
+}
+
+/**
+ * `@x/tls`'s connector for the Client's `secureSocket`, plugged into the pool's connector seam
+ * so CRL and OCSP checks hold for `client.dispatcher` (and `fetch` over it) too. ALPN follows
+ * `httpVersion`; the handshake gets `connectTimeout` unless `handshakeTimeoutMs` is given.
+ */
+function tlsConnector(config: ResolvedClientOptions): ClientTlsConnector {
+  const tls = config.secureSocket!
+  try {
+    return createClientTlsConnector({
+      handshakeTimeoutMs: config.connectTimeout,
+      ...tls,
+      connectOptions: { allowH2: config.httpVersion === '2' },
+    })
+  } catch (err) {
+    if (isTlsError(err)) {
+      const option = err.option === undefined ? 'secureSocket' : `secureSocket.${err.option}`
+      throw invalidOption(option, err.message, err)
+    }
+    throw err
+  }
 }

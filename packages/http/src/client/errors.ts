@@ -3,6 +3,7 @@
 // two error classes on purpose: the Listener's HttpError answers with a status to a caller;
 // ClientError reports why a request to a remote service failed. They are different domains.
 import { isClientPoolError } from '@x/client-pool'
+import { type TlsErrorCode, toTlsError } from '@x/tls'
 
 /** Every code a {@link ClientError} can carry. */
 export type ClientErrorCode =
@@ -33,7 +34,22 @@ export type ClientErrorCode =
   | 'X_ERR_CLIENT_REDIRECT_BODY'
   | 'X_ERR_CLIENT_BODY_USED'
   | 'X_ERR_CLIENT_BODY_INVALID'
+  | 'X_ERR_CLIENT_CIRCUIT_OPEN'
+  | 'X_ERR_CLIENT_NO_TARGET'
+  | 'X_ERR_CLIENT_ALL_TARGETS_FAILED'
+  | 'X_ERR_CLIENT_SSE_REFUSED'
+  | 'X_ERR_CLIENT_SSE_EVENT_TOO_LARGE'
   | 'X_ERR_CLIENT_REQUEST_FAILED'
+
+/** What one target did with a request (`ClientError.failures`, code `X_ERR_CLIENT_ALL_TARGETS_FAILED`). */
+export interface ClientTargetFailure {
+  /** The target's URL. */
+  readonly target: string
+  /** Its failure, classified; undefined when it answered with a failover status. */
+  readonly error: ClientError | undefined
+  /** The status it answered with, when that status moved the request on. */
+  readonly statusCode: number | undefined
+}
 
 const brand = Symbol.for('x.error.http-client')
 
@@ -43,6 +59,8 @@ export interface ClientErrorDetails {
   url?: string
   statusCode?: number
   option?: string
+  failures?: readonly ClientTargetFailure[]
+  tlsCode?: TlsErrorCode
   cause?: unknown
 }
 
@@ -58,6 +76,10 @@ export class ClientError extends Error {
   readonly statusCode: number | undefined
   /** The invalid option as a dotted path (`X_ERR_CLIENT_INVALID_OPTION`). */
   readonly option: string | undefined
+  /** Each target's failure, in the order tried (`X_ERR_CLIENT_ALL_TARGETS_FAILED`). */
+  readonly failures: readonly ClientTargetFailure[] | undefined
+  /** Why TLS failed, as `@x/tls` names it (`X_ERR_TLS_CERT_REVOKED`, `X_ERR_TLS_HOSTNAME_MISMATCH`, …), for `X_ERR_CLIENT_TLS`. */
+  readonly tlsCode: TlsErrorCode | undefined
 
   constructor(code: ClientErrorCode, message: string, details: ClientErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause })
@@ -66,6 +88,8 @@ export class ClientError extends Error {
     this.url = details.url
     this.statusCode = details.statusCode
     this.option = details.option
+    this.failures = details.failures
+    this.tlsCode = details.tlsCode
   }
 
   get [brand](): true {
@@ -118,6 +142,9 @@ const BY_CODE: Record<string, ClientErrorCode> = {
   X_ERR_POOL_CLOSED: 'X_ERR_CLIENT_CLOSED',
   X_ERR_POOL_PROXY_CONNECT: 'X_ERR_CLIENT_PROXY',
   X_ERR_POOL_INVALID_ORIGIN: 'X_ERR_CLIENT_INVALID_URL',
+  X_ERR_POOL_NO_TARGET: 'X_ERR_CLIENT_NO_TARGET',
+  X_ERR_POOL_ALL_TARGETS_FAILED: 'X_ERR_CLIENT_ALL_TARGETS_FAILED',
+  X_ERR_CIRCUIT_OPEN: 'X_ERR_CLIENT_CIRCUIT_OPEN',
   Z_DATA_ERROR: 'X_ERR_CLIENT_DECODE_FAILED',
   Z_BUF_ERROR: 'X_ERR_CLIENT_DECODE_FAILED',
   ERR_BROTLI_DECOMPRESSION_FAILED: 'X_ERR_CLIENT_DECODE_FAILED',
@@ -129,6 +156,7 @@ function codeOf(e: { code?: unknown; name?: unknown }): ClientErrorCode | undefi
   if (code !== undefined) {
     const known = BY_CODE[code]
     if (known !== undefined) return known
+    if (code.startsWith('X_ERR_TLS_')) return 'X_ERR_CLIENT_TLS'
     if (code.startsWith('HPE_')) return 'X_ERR_CLIENT_PROTOCOL'
     if (code.startsWith('ERR_HTTP2_')) return 'X_ERR_CLIENT_PROTOCOL'
     if (
@@ -163,10 +191,20 @@ export function toClientError(err: unknown, method?: string, url?: string): Clie
   }
   const message = err instanceof Error ? err.message : String(err)
   const statusCode = isClientPoolError(err) ? err.statusCode : undefined
+  const targets = isClientPoolError(err) ? err.failures : undefined
+  // Each target's own failure, classified like any other.
+  const failures = targets?.map((f) => ({
+    target: f.target,
+    error: f.error === undefined ? undefined : toClientError(f.error, method, f.target),
+    statusCode: f.statusCode,
+  }))
+  const tlsCode = code === 'X_ERR_CLIENT_TLS' ? toTlsError(err)?.code : undefined
   return new ClientError(code ?? 'X_ERR_CLIENT_REQUEST_FAILED', message, {
     ...(method === undefined ? {} : { method }),
     ...(url === undefined ? {} : { url }),
     ...(statusCode === undefined ? {} : { statusCode }),
+    ...(failures === undefined ? {} : { failures }),
+    ...(tlsCode === undefined ? {} : { tlsCode }),
     cause: err,
   })
 }

@@ -1,13 +1,15 @@
-// forward(): turns a request a server received (node:http IncomingMessage or an HTTP/2
-// compatibility request) into an outbound one: same method, headers and body, minus the
-// hop-by-hop fields (RFC 9110 §7.6.1), plus the Forwarded header (RFC 7239) by policy.
+// forward(): turns a request a server received (node:http IncomingMessage, an HTTP/2
+// compatibility request, or the Listener's HTTP/2 request) into an outbound one: same method,
+// headers and body, minus hop-by-hop fields (RFC 9110 §7.6.1), plus Forwarded (RFC 7239).
 import type { IncomingMessage } from 'node:http'
 import type { Http2ServerRequest } from 'node:http2'
+import { PassThrough, type Readable } from 'node:stream'
 import type { TLSSocket } from 'node:tls'
+import { Http2Request } from '../listener/http2-adapter.js'
 import type { ForwardedPolicy } from './options.js'
 
-/** A request received by a server: what `forward()` accepts. */
-export type InboundRequest = IncomingMessage | Http2ServerRequest
+/** A request received by a server: what `forward()` accepts (`ctx.request` under either protocol). */
+export type InboundRequest = IncomingMessage | Http2ServerRequest | Http2Request
 
 // Hop-by-hop fields (RFC 9110 §7.6.1, RFC 9113 §8.2.2), and Host, which names this hop's
 // authority; plus Expect, which undici does not send.
@@ -29,7 +31,7 @@ const HOP_BY_HOP = new Set([
 export interface ForwardedRequest {
   method: string
   headers: string[]
-  body: InboundRequest | null
+  body: IncomingMessage | Http2ServerRequest | Readable | null
   hasBody: boolean
 }
 
@@ -122,5 +124,20 @@ export function forwardedRequest(inbound: InboundRequest, policy: ForwardedPolic
   const method = inbound.method ?? 'GET'
   const endAfterHeaders = (inbound as Http2ServerRequest).stream?.endAfterHeaders === true
   const hasBody = contentLength || chunked || (inbound.httpVersionMajor === 2 && !endAfterHeaders)
-  return { method, headers, body: hasBody ? inbound : null, hasBody }
+  const body = hasBody ? (inbound instanceof Http2Request ? streamBody(inbound) : inbound) : null
+  return { method, headers, body, hasBody }
+}
+
+/**
+ * The body of the Listener's HTTP/2 request as a Readable of its own: undici destroys a body
+ * once it has sent it, and destroying the HTTP/2 stream itself would also end the response.
+ */
+function streamBody(inbound: Http2Request): Readable {
+  const stream = inbound.stream
+  const out = new PassThrough()
+  stream.pipe(out)
+  stream.once('close', () => {
+    if (!stream.readableEnded) out.destroy(new Error('the client stopped sending the body'))
+  })
+  return out
 }

@@ -1,6 +1,16 @@
 // Client options: types with their defaults, and eager validation. A bad value is a
 // ClientError `X_ERR_CLIENT_INVALID_OPTION` naming the option, thrown by the constructor.
-import type { HttpVersion, KeepAlivePolicy, PoolTlsOptions, ProxyOptions } from '@x/client-pool'
+import type { CacheOptions, CachePolicy, CacheStore } from '@x/cache'
+import { type CircuitBreakerOptions, circuitBreaker, isCircuitBreakerError } from '@x/circuit-breaker'
+import {
+  createRetryBudget,
+  type HttpVersion,
+  isClientPoolError,
+  type KeepAlivePolicy,
+  type ProxyOptions,
+  type RetryBudgetOptions,
+} from '@x/client-pool'
+import type { ClientTlsConfig } from '@x/tls'
 import { ClientError } from './errors.js'
 import { isFieldValue, isToken } from './internal/headers.js'
 
@@ -15,6 +25,13 @@ export type ChunkingPolicy = 'AUTO' | 'ALWAYS' | 'NEVER'
  * body arrives as sent: the proxy case); `ALWAYS`: always ask and decode; `NEVER`: neither.
  */
 export type CompressionPolicy = 'AUTO' | 'ALWAYS' | 'NEVER'
+
+/**
+ * The Client's `secureSocket`: `@x/tls`'s client configuration (trusted CAs, client
+ * certificate, `verifyHostName`, `serverName`, versions, ciphers, CRLs, `certValidation`),
+ * without `alpn` and `connectOptions`, which `httpVersion` decides.
+ */
+export type ClientSecureSocket = Omit<ClientTlsConfig, 'alpn' | 'connectOptions'>
 
 /** How `forward()` treats the `Forwarded` header (RFC 7239), as Ballerina does. */
 export type ForwardedPolicy = 'disable' | 'enable' | 'transition'
@@ -72,6 +89,36 @@ export interface ResponseLimits {
   maxBodySize?: number
 }
 
+/**
+ * Circuit breaker settings of a Client (the options of `@x/circuit-breaker`, all optional):
+ * `rollingWindow`, `failureThreshold`, `resetTime`, `statusCodes`, `halfOpenRequests`, ...
+ */
+export type CircuitBreakerConfig = Omit<CircuitBreakerOptions, 'name'>
+
+/** The retry budget shared by retries and failovers: `{ ratio, minPerSecond, window }`. */
+export type RetryBudgetConfig = RetryBudgetOptions
+
+/**
+ * HTTP caching (RFC 9111, `@x/cache`) with Ballerina's `CacheConfig` names. The other options
+ * of `@x/cache`'s `cache()` (`heuristicFraction`, `maxHeuristicAge`, `retainStale`,
+ * `collapseRequests`, `collapseTimeout`, `targets`, `now`) pass through unchanged.
+ */
+export interface CacheConfig
+  extends Omit<CacheOptions, 'shared' | 'store' | 'policy' | 'capacity' | 'evictionFactor'> {
+  /** Ballerina enables its cache by default; here a `cache` object turns it on, and this can turn it off again. @defaultValue true */
+  enabled?: boolean
+  /** A shared cache (a gateway or proxy answering many users) rather than a private one. @defaultValue false */
+  isShared?: boolean
+  /** Entries (variants) the default in-memory store keeps; not with `store`. @defaultValue 1024 */
+  capacity?: number
+  /** Share of `capacity` the default store drops, least recently used first, when full; not with `store`. @defaultValue 0.2 */
+  evictionFactor?: number
+  /** Which responses are stored. @defaultValue 'CACHE_CONTROL_AND_VALIDATORS' */
+  policy?: CachePolicy
+  /** Where responses are kept: a `MemoryStore`, a `RedisStore` from `@x/cache/redis`, or any `CacheStore`. @defaultValue a `MemoryStore` */
+  store?: CacheStore
+}
+
 /** Options of `new Client(url, options)`. Times are milliseconds. */
 export interface ClientOptions {
   /** Overall deadline of a request: redirects, retries and the body included; 0 for none. @defaultValue 60000 */
@@ -100,10 +147,19 @@ export interface ClientOptions {
   proxy?: ProxyOptions
   /** @defaultValue 'disable' */
   forwarded?: ForwardedPolicy
-  /** TLS settings for https: `ca`, `cert`, `key`, `rejectUnauthorized`, `servername`, ... */
-  secureSocket?: PoolTlsOptions
+  /** TLS for https origins, through `@x/tls`'s connector (revocation checks included). @defaultValue Node's trusted roots, host name checked */
+  secureSocket?: ClientSecureSocket
   /** Headers sent with every request (a request's own header of the same name replaces one). */
   headers?: Readonly<Record<string, string>>
+  /**
+   * A circuit breaker for everything the client sends (Ballerina's client-wide breaker); on a
+   * `LoadBalanceClient` or `FailoverClient`, the settings of each target's own breaker.
+   */
+  circuitBreaker?: CircuitBreakerConfig
+  /** The budget retries and failovers draw from; `false` for none. @defaultValue `{ ratio: 0.2, minPerSecond: 10, window: 10000 }` */
+  retryBudget?: RetryBudgetConfig | false
+  /** An RFC 9111 cache between decompression and redirects; off unless given. */
+  cache?: CacheConfig
 }
 
 /** Retry settings after defaults. */
@@ -143,8 +199,12 @@ export interface ResolvedClientOptions {
   readonly maxBodySize: number
   readonly proxy: ProxyOptions | undefined
   readonly forwarded: ForwardedPolicy
-  readonly secureSocket: PoolTlsOptions | undefined
+  readonly secureSocket: ClientSecureSocket | undefined
   readonly headers: readonly string[]
+  readonly circuitBreaker: Readonly<CircuitBreakerConfig> | undefined
+  readonly retryBudget: Readonly<RetryBudgetConfig> | false
+  /** The options the cache step is built with (`@x/cache`'s names), or null when caching is off. */
+  readonly cache: Readonly<CacheOptions> | null
 }
 
 export function invalidOption(option: string, why: string, cause?: unknown): ClientError {
@@ -309,7 +369,42 @@ const KNOWN = [
   'forwarded',
   'secureSocket',
   'headers',
+  'circuitBreaker',
+  'retryBudget',
+  'cache',
 ] as const
+
+const CACHE_KNOWN = [
+  'enabled',
+  'isShared',
+  'capacity',
+  'evictionFactor',
+  'policy',
+  'store',
+  'heuristicFraction',
+  'maxHeuristicAge',
+  'retainStale',
+  'collapseRequests',
+  'collapseTimeout',
+  'targets',
+  'now',
+] as const
+
+/**
+ * Ballerina's names to `cache()`'s (`isShared` → `shared`); null when off. Values are checked
+ * by `cache()` itself when the chain is built, which still happens in the constructor.
+ */
+export function resolveCache(value: unknown): Readonly<CacheOptions> | null {
+  if (value === undefined) return null
+  const c = object(value, 'cache', CACHE_KNOWN)
+  if (!bool(c, 'enabled', 'cache.enabled', true)) return null
+  const out: Record<string, unknown> = {}
+  for (const key of CACHE_KNOWN) {
+    if (key === 'enabled' || c[key] === undefined) continue
+    out[key === 'isShared' ? 'shared' : key] = c[key]
+  }
+  return Object.freeze(out) as Readonly<CacheOptions>
+}
 
 /** Applies defaults and validates; pool and proxy options are checked again by the pool. */
 export function resolveClientOptions(options: ClientOptions | undefined): ResolvedClientOptions {
@@ -327,6 +422,11 @@ export function resolveClientOptions(options: ClientOptions | undefined): Resolv
   const secureSocket = o.secureSocket
   if (secureSocket !== undefined && (typeof secureSocket !== 'object' || secureSocket === null)) {
     throw invalidOption('secureSocket', 'must be an object')
+  }
+  for (const key of ['alpn', 'connectOptions']) {
+    if ((secureSocket as Record<string, unknown> | undefined)?.[key] !== undefined) {
+      throw invalidOption(`secureSocket.${key}`, 'is decided by httpVersion; leave it out')
+    }
   }
   return {
     timeout,
@@ -353,7 +453,55 @@ export function resolveClientOptions(options: ClientOptions | undefined): Resolv
     ),
     proxy: o.proxy as ProxyOptions | undefined,
     forwarded: oneOf(o, 'forwarded', 'forwarded', ['disable', 'enable', 'transition'] as const, 'disable'),
-    secureSocket: secureSocket as PoolTlsOptions | undefined,
+    secureSocket: secureSocket as ClientSecureSocket | undefined,
     headers: resolveHeaderRecord(o.headers, 'headers'),
+    circuitBreaker: resolveCircuitBreaker(o.circuitBreaker, 'circuitBreaker'),
+    retryBudget: resolveRetryBudget(o.retryBudget),
+    cache: resolveCache(o.cache),
   }
+}
+
+/** Maps a leaf package's option error to the Client's, under `path`. */
+function rethrowOption(err: unknown, path: string): never {
+  if (
+    isCircuitBreakerError(err, 'X_ERR_CIRCUIT_INVALID_OPTION') ||
+    isClientPoolError(err, 'X_ERR_POOL_INVALID_OPTION')
+  ) {
+    const option = err.option === undefined || err.option === 'options' ? path : `${path}.${err.option}`
+    throw invalidOption(option, `is invalid: ${err.message}`, err)
+  }
+  throw err
+}
+
+/** Validates a circuit breaker configuration now (by building one) and keeps a frozen copy. */
+export function resolveCircuitBreaker(
+  value: unknown,
+  path: string,
+): Readonly<CircuitBreakerConfig> | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw invalidOption(path, 'must be an object')
+  if ('name' in value)
+    throw invalidOption(`${path}.name`, 'is not an option: breakers are named after their target')
+  try {
+    circuitBreaker(value as CircuitBreakerConfig)
+  } catch (err) {
+    rethrowOption(err, path)
+  }
+  return Object.freeze({ ...(value as CircuitBreakerConfig) })
+}
+
+/** Validates the retry budget option: `false` turns it off; an object is checked now. */
+export function resolveRetryBudget(value: unknown): Readonly<RetryBudgetConfig> | false {
+  if (value === false) return false
+  if (value === undefined) return Object.freeze({})
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw invalidOption('retryBudget', 'must be an object or false')
+  }
+  try {
+    createRetryBudget(value as RetryBudgetConfig)
+  } catch (err) {
+    rethrowOption(err, 'retryBudget')
+  }
+  return Object.freeze({ ...(value as RetryBudgetConfig) })
 }

@@ -14,6 +14,7 @@ import {
   type ResponseHeaders,
 } from './internal/handler.js'
 import { filterHeaders } from './internal/headers.js'
+import { PINNED } from './internal/symbols.js'
 import { type FollowRedirectsOptions, type ResolvedRedirects, resolveRedirects } from './options.js'
 
 /** Options of {@link followRedirects} (`enabled` is the Client's switch and is ignored here). */
@@ -72,6 +73,8 @@ class RedirectHandler extends ForwardingHandler {
   #discarded = 0
   #done = false
   #skip: Error | null = null
+  /** The context of a balancer below that chose this hop's target; its `url` is where the hop went. */
+  #answeredBy: { url?: unknown } | undefined = undefined
 
   constructor(
     readonly dispatch: Dispatch,
@@ -90,6 +93,9 @@ class RedirectHandler extends ForwardingHandler {
       return
     }
     if (this.#count === 0) this.#context = context as object | undefined
+    // Kept, not read: a balancer's context builds its URL only when a redirect needs it.
+    this.#answeredBy =
+      typeof context === 'object' && context !== null && 'url' in context ? context : undefined
     super.onRequestStart(
       controller,
       this.#history === null ? context : { ...this.#context, history: this.#history },
@@ -109,7 +115,10 @@ class RedirectHandler extends ForwardingHandler {
       return
     }
     const opts = this.#opts
-    const current = `${opts.origin ?? ''}${opts.path}`
+    // A Location is resolved against the URL that answered: with several targets, the target's.
+    const sentTo = this.#answeredBy?.url
+    const answered = typeof sentTo === 'string' ? sentTo : undefined
+    const current = answered ?? `${opts.origin ?? ''}${opts.path}`
     const fail = (code: ConstructorParameters<typeof ClientError>[0], why: string) =>
       this.#fail(new ClientError(code, why, { method: opts.method, url: current, statusCode }))
 
@@ -161,7 +170,8 @@ class RedirectHandler extends ForwardingHandler {
       body = again
     }
 
-    const visited = this.#visited ?? new Set([`${opts.method} ${new URL(current).href}`])
+    const here = new URL(current)
+    const visited = this.#visited ?? new Set([`${opts.method} ${here.href}`])
     this.#visited = visited
     const key = `${method} ${next.href}`
     if (visited.has(key)) {
@@ -170,7 +180,7 @@ class RedirectHandler extends ForwardingHandler {
     }
     visited.add(key)
 
-    const crossOrigin = next.origin !== opts.origin
+    const crossOrigin = next.origin !== here.origin
     const dropAuth = crossOrigin && !this.policy.allowAuthHeaders
     const nextHeaders = filterHeaders(
       opts.headers,
@@ -187,6 +197,8 @@ class RedirectHandler extends ForwardingHandler {
       headers: nextHeaders,
       body,
     }
+    // The server named one URL: a balancer below sends the hop there instead of re-balancing it.
+    if (answered !== undefined) (this.#next as { [PINNED]?: boolean })[PINNED] = true
     this.#count++
     if (this.#history === null) this.#history = [current]
     this.#history.push(next.href)

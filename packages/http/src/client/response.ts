@@ -231,15 +231,25 @@ function charsetOf(contentType: string): string | undefined {
 }
 
 /** The handler at the end of the Client's chain: resolves with a ClientResponse, or rejects with a ClientError. */
+/** Receives an interim (1xx) response: its status and its header fields, lower-case names. */
+export type InformationalListener = (
+  statusCode: number,
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+) => void
+
 export class ResponseHandler implements Handler {
   controller: Controller | null = null
   response: ClientResponse | null = null
   history: string[] | null = null
+  /** The context of a balancer below, whose `url` is where it sent the request (read only when needed). */
+  sentTo: { readonly url: string } | null = null
   resolve!: (r: ClientResponse) => void
   reject!: (e: Error) => void
   readonly promise: Promise<ClientResponse>
   #signal: AbortSignal | undefined
   #done = false
+  /** Told of each interim (1xx) response; without it they are dropped. */
+  informational: InformationalListener | undefined = undefined
 
   constructor(
     readonly method: string,
@@ -260,7 +270,8 @@ export class ResponseHandler implements Handler {
 
   url(): string {
     const h = this.history
-    return h === null ? `${this.origin}${this.path}` : h[h.length - 1]!
+    if (h !== null) return h[h.length - 1]!
+    return this.sentTo?.url ?? `${this.origin}${this.path}`
   }
 
   /** The caller's AbortSignal fired. */
@@ -278,12 +289,21 @@ export class ResponseHandler implements Handler {
 
   onRequestStart(controller: Controller, context: unknown): void {
     this.controller = controller
-    const history = (context as { history?: unknown } | undefined)?.history
-    if (Array.isArray(history)) this.history = history as string[]
+    if (context !== undefined && context !== null) {
+      const c = context as { history?: unknown; url?: unknown }
+      if (Array.isArray(c.history)) this.history = c.history as string[]
+      // `in`, not a read: a balancer's context builds its URL string only when asked.
+      if ('url' in c) this.sentTo = c as { readonly url: string }
+    }
   }
 
   onResponseStart(_c: Controller, statusCode: number, headers: ResponseHeaders, message?: string): void {
     if (this.#done) return
+    // An interim response (103 Early Hints, 102 Processing) comes before the final one.
+    if (statusCode < 200) {
+      this.informational?.(statusCode, headers)
+      return
+    }
     const res = new ClientResponse(this, statusCode, headers, message)
     this.response = res
     this.resolve(res)

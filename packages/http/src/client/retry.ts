@@ -2,9 +2,10 @@
 // Retry-After honoured (seconds or HTTP-date) or refused explicitly when longer than
 // maxWaitInterval, the last response returned (never thrown) when retries end, and a retry
 // wait that an abort or the deadline cancels at once.
+import type { RetryBudget } from '@x/client-pool'
 import { RetryHandler } from 'undici'
 import { isStreamBody } from './internal/body.js'
-import { publishRetry, publishRetryRefused } from './internal/diagnostics.js'
+import { publishRetry, publishRetryBudgetExhausted, publishRetryRefused } from './internal/diagnostics.js'
 import {
   type Controller,
   type Dispatch,
@@ -15,7 +16,7 @@ import {
   type ResponseHeaders,
 } from './internal/handler.js'
 import { RETRY_GATE } from './internal/symbols.js'
-import { type ResolvedRetry, type RetryConfig, resolveRetry } from './options.js'
+import { invalidOption, type ResolvedRetry, type RetryConfig, resolveRetry } from './options.js'
 
 // Failures before any byte of the request reached the server: safe to retry for any method.
 const NEVER_SENT = new Set([
@@ -118,6 +119,7 @@ class RetryGate extends ForwardingHandler {
   constructor(
     handler: Handler,
     readonly policy: ResolvedRetry,
+    readonly budget: RetryBudget | null,
   ) {
     super(handler)
     this.previousDelay = policy.interval
@@ -240,6 +242,12 @@ function decide(err: Error, context: RetryContext, cb: (err?: Error | null) => v
       return
     }
   }
+  if (gate.budget !== null && !gate.budget.tryWithdraw()) {
+    // The budget is spent: retrying now would add load to what may be an outage.
+    publishRetryBudgetExhausted({ method, url, attempt, statusCode })
+    cb(err)
+    return
+  }
   if (delay === undefined) delay = backoff(policy, attempt, gate)
   publishRetry({
     method,
@@ -254,7 +262,13 @@ function decide(err: Error, context: RetryContext, cb: (err?: Error | null) => v
 }
 
 /** Options of {@link retry}. */
-export type RetryOptions = RetryConfig
+export interface RetryOptions extends RetryConfig {
+  /**
+   * Retries draw from this budget (`createRetryBudget()` of `@x/client-pool`, shared with a
+   * balancer's failovers); each request deposits into it. None by default.
+   */
+  budget?: RetryBudget
+}
 
 /**
  * An interceptor that retries failed attempts: responses with a status in `statusCodes` and
@@ -264,7 +278,18 @@ export type RetryOptions = RetryConfig
  * retries end, the last response is returned as it is.
  */
 export function retry(options: RetryOptions = {}): Interceptor {
-  const policy = resolveRetry(options, 'retryConfig')
+  const { budget: given, ...config } = options ?? {}
+  if (
+    given !== undefined &&
+    (typeof given !== 'object' ||
+      given === null ||
+      typeof given.tryWithdraw !== 'function' ||
+      typeof given.deposit !== 'function')
+  ) {
+    throw invalidOption('retryConfig.budget', 'must be a budget from createRetryBudget()')
+  }
+  const budget = given ?? null
+  const policy = resolveRetry(config, 'retryConfig')
   const retryOptions = {
     retry: decide as unknown as NonNullable<RetryHandler.RetryOptions['retry']>,
     throwOnError: false,
@@ -276,9 +301,10 @@ export function retry(options: RetryOptions = {}): Interceptor {
   return (dispatch: Dispatch) => {
     const later = delayedDispatch(dispatch)
     return function retryDispatch(opts: DispatchOptions, handler: Handler): boolean {
+      if (budget !== null) budget.deposit()
       // A streamed body is consumed by the first attempt: such a request is never retried.
       if (opts.body != null && isStreamBody(opts.body)) return dispatch(opts, handler)
-      const gate = new RetryGate(handler, policy)
+      const gate = new RetryGate(handler, policy, budget)
       const retrying = new RetryHandler(
         { ...opts, [RETRY_GATE]: gate, retryOptions } as RetryHandler.RetryOptions & DispatchOptions,
         { dispatch: later, handler: gate },

@@ -5,6 +5,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { type Readable, Transform, type TransformCallback } from 'node:stream'
 import { configError, HttpError } from '../errors.js'
 import { parseParams } from './binding.js'
+import { type ContentCoding, decodedBody, requestCodings } from './compression.js'
+import type { Http2Request } from './http2-adapter.js'
 import { compileMatcher, type MediaMatcher, parseContentType } from './media.js'
 import { raise } from './problem.js'
 import type { BodyKind, BodySpec, StandardSchemaResult, StandardSchemaV1 } from './types.js'
@@ -60,11 +62,12 @@ export function compileBody(
   }
 }
 
-/** True when the request carries a body (chunked, or a non-zero Content-Length). */
+/** True when the request carries a body (chunked, or a non-zero Content-Length; under HTTP/2, DATA frames may follow). */
 export function hasBody(req: IncomingMessage): boolean {
   if (req.headers['transfer-encoding'] !== undefined) return true
   const cl = req.headers['content-length']
-  return cl !== undefined && cl !== '0'
+  if (cl !== undefined) return cl !== '0'
+  return req.httpVersionMajor === 2 && (req as unknown as Http2Request).hasBody
 }
 
 /** Throws 413 up front when the announced length is over the limit. */
@@ -81,10 +84,32 @@ function sendContinue(req: IncomingMessage, res: ServerResponse): void {
   if (expect !== undefined && !res.headersSent && expect.toLowerCase() === '100-continue') res.writeContinue()
 }
 
-/** Reads the whole body, failing with 413 as soon as it grows past `limit`. */
+/** The codings of a Content-Encoding body (415 for one the Listener cannot decode); undefined for none. */
+function codingsOf(req: IncomingMessage): ContentCoding[] | undefined {
+  const header = req.headers['content-encoding']
+  if (header === undefined) return undefined
+  const codings = requestCodings(header)
+  return codings.length === 0 ? undefined : codings
+}
+
+function collect(src: Readable): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = []
+    src.on('data', (c: Buffer) => chunks.push(c))
+    src.once('end', () => resolve(Buffer.concat(chunks)))
+    src.once('error', reject)
+  })
+}
+
+/**
+ * Reads the whole body, failing with 413 as soon as it grows past `limit`. A body with a
+ * Content-Encoding is decoded first; the limit then holds for the decoded bytes too.
+ */
 export function readBody(req: IncomingMessage, res: ServerResponse, limit: number): Promise<Buffer> {
   checkAnnounced(req, limit)
+  const codings = codingsOf(req)
   sendContinue(req, res)
+  if (codings !== undefined) return collect(decodedBody(req, codings, limit))
   return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = []
     let size = 0
@@ -135,11 +160,13 @@ class LimitStream extends Transform {
   }
 }
 
-/** The body as a stream: the request itself when its length is announced, else a limited copy. */
+/** The body as a stream: the request itself when its length is announced (HTTP/1.1), else a limited copy. */
 export function streamBody(req: IncomingMessage, res: ServerResponse, limit: number): Readable {
   checkAnnounced(req, limit)
+  const codings = codingsOf(req)
   sendContinue(req, res)
-  if (req.headers['transfer-encoding'] === undefined) return req
+  if (codings !== undefined) return decodedBody(req, codings, limit)
+  if (req.headers['transfer-encoding'] === undefined && req.httpVersionMajor === 1) return req
   const out = new LimitStream(limit)
   req.pipe(out)
   const onAbort = () => {

@@ -7,9 +7,13 @@ import { createRouter, isRouterError, type Router } from '@x/router'
 import { configError } from '../errors.js'
 import { compileParam, type ParamPlan } from './binding.js'
 import { type BodyPlan, compileBody } from './body.js'
+import { type CachePlan, compileCaching } from './caching.js'
+import { type CompressionPlan, compileCompression } from './compression.js'
+import { type CorsPolicy, compileCors } from './cors.js'
 import { compileMatcher, compileProduces, type MediaMatcher } from './media.js'
 import { decoratedService } from './metadata.js'
 import { checkFilters, policy, type ResolvedOptions } from './options.js'
+import { compileSse, type SsePlan } from './sse.js'
 import type { ChunkingPolicy, Filter, ParamSpec, ScalarType, Service } from './types.js'
 
 /** A resource ready to run. */
@@ -27,6 +31,11 @@ export interface CompiledResource {
   readonly consumes: MediaMatcher | undefined
   readonly produces: readonly string[] | undefined
   readonly chunking: ChunkingPolicy
+  /** The CORS policy (the resource's fields over the service's), if any. */
+  readonly cors: CorsPolicy | undefined
+  readonly compression: CompressionPlan
+  readonly cache: CachePlan | undefined
+  readonly sse: SsePlan | undefined
 }
 
 /** A service ready to run. */
@@ -44,6 +53,11 @@ export interface CompiledService {
   readonly router: Router<CompiledResource>
   /** Every method any resource answers, for `OPTIONS *`. */
   readonly methods: readonly string[]
+  /** The service's own CORS policy: its 404 and 405 answers follow it. */
+  readonly cors: CorsPolicy | undefined
+  /** The service or one of its resources has a CORS policy: preflights are answered, responses get CORS headers. */
+  readonly hasCors: boolean
+  readonly compression: CompressionPlan
 }
 
 const PARAM_NAME = /\{(?:\.\.\.)?([A-Za-z_][A-Za-z0-9_]*)\}/g
@@ -97,6 +111,8 @@ function compileResource(
   thisArg: unknown,
   basePath: string,
   serviceChunking: ChunkingPolicy,
+  serviceCors: unknown,
+  serviceCompression: CompressionPlan,
   options: ResolvedOptions,
   index: number,
 ): { methods: string[] | '*'; template: string; compiled: CompiledResource } {
@@ -163,13 +179,23 @@ function compileResource(
   }
   const produces = r.produces === undefined ? undefined : compileProduces(r.produces as unknown[], at)
   const chunking = policy<ChunkingPolicy>(r.chunking, `${at} chunking`, serviceChunking)
+  const cors = compileCors(serviceCors, r.cors, at)
+  const compression = compileCompression(
+    r.compression,
+    serviceCompression,
+    `${at}: `,
+    'X_ERR_HTTP_INVALID_SERVICE',
+  )
+  const cache = compileCaching(r, at)
+  const sse = compileSse(r.sse, at)
   const plain =
     pathPlans === undefined &&
     queryPlans === undefined &&
     headerPlans === undefined &&
     body === undefined &&
     consumes === undefined &&
-    produces === undefined
+    produces === undefined &&
+    cache?.validators === undefined
   return {
     methods: routed,
     template,
@@ -185,6 +211,10 @@ function compileResource(
       consumes,
       produces,
       chunking,
+      cors,
+      compression,
+      cache,
+      sse,
     },
   }
 }
@@ -210,6 +240,14 @@ export function compileService(declared: unknown, options: ResolvedOptions): Com
     host = svc.host.toLowerCase()
   }
   const serviceChunking = policy<ChunkingPolicy>(svc.chunking, 'service chunking', options.chunking)
+  const serviceCors = compileCors(svc.cors, undefined, `service ${basePath || '/'}`)
+  const serviceCompression = compileCompression(
+    svc.compression,
+    options.compression,
+    'service ',
+    'X_ERR_HTTP_INVALID_SERVICE',
+  )
+  let hasCors = serviceCors !== undefined
   const chain = [...options.filters, ...checkFilters(svc.filters, 'service')]
   const router = createRouter<CompiledResource>({
     caseSensitive: options.caseSensitive,
@@ -221,7 +259,8 @@ export function compileService(declared: unknown, options: ResolvedOptions): Com
       methods: routed,
       template,
       compiled,
-    } = compileResource(r, thisArg, basePath, serviceChunking, options, i)
+    } = compileResource(r, thisArg, basePath, serviceChunking, svc.cors, serviceCompression, options, i)
+    if (compiled.cors !== undefined) hasCors = true
     try {
       router.add(routed, template, compiled)
     } catch (e) {
@@ -243,6 +282,9 @@ export function compileService(declared: unknown, options: ResolvedOptions): Com
     hasResponseHooks: chain.some((f) => f.response !== undefined),
     router,
     methods: [...methods],
+    cors: serviceCors,
+    hasCors,
+    compression: serviceCompression,
   }
 }
 

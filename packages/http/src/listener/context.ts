@@ -3,10 +3,13 @@
 
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
 import { parseParams, queryString } from './binding.js'
+import type { CurrentValidators } from './caching.js'
 import type { CompiledResource, CompiledService } from './compile.js'
 import type { Dispatcher } from './pipeline.js'
 import { raise } from './problem.js'
+import { type TlsInfo, tlsInfo } from './tls.js'
 import type { Caller, Filter, Next, RespondOutcome } from './types.js'
+import { writeInformational } from './writer.js'
 
 /** The value request filters return to pass the request on. */
 export const NEXT: Next = Object.freeze({ __next: true as const })
@@ -18,6 +21,12 @@ class CallerImpl implements Caller {
   constructor(private readonly ctx: RequestContext) {}
   respond(value?: unknown, status?: number): Promise<RespondOutcome> {
     return this.ctx.dispatcher.respondFromCaller(this.ctx, value, status)
+  }
+  informational(
+    status: 102 | 103,
+    headers?: Readonly<Record<string, string | readonly string[] | undefined>>,
+  ): boolean {
+    return writeInformational(this.ctx, status, headers)
   }
 }
 
@@ -47,6 +56,10 @@ export class RequestContext {
   written = false
   /** Close the connection after this response (body left unread, limits exceeded). */
   closeAfter = false
+  /** A CORS preflight answered: the writer adds no CORS headers of its own. */
+  corsDone = false
+  /** What the resource's `validators` reported before the handler ran. */
+  validators: CurrentValidators | undefined = undefined
   private queryValue: unknown = undefined
   private stateValue: Record<string, unknown> | undefined = undefined
   private callerValue: Caller | undefined = undefined
@@ -105,6 +118,21 @@ export class RequestContext {
       }
     }
     return this.abortController.signal
+  }
+
+  /** The connection's TLS facts, client certificate included; undefined in cleartext. */
+  get tls(): TlsInfo | undefined {
+    return tlsInfo(this.request.socket)
+  }
+
+  get clientCertificate(): TlsInfo['peerCertificate'] {
+    return tlsInfo(this.request.socket)?.peerCertificate
+  }
+
+  /** Aborts `signal` from the server side: the Listener ended the response (an event stream on stop). */
+  cancel(): void {
+    this.abortController ??= new AbortController()
+    this.abortController.abort()
   }
 
   next(): Next {

@@ -3,14 +3,17 @@
 // exists. Requests themselves run in pipeline.ts.
 
 import { channel } from 'node:diagnostics_channel'
-import { createServer, type Server, type ServerResponse } from 'node:http'
+import { createServer, type Server, type ServerOptions, type ServerResponse } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import type { Socket } from 'node:net'
+import type { StapleStatus } from '@x/tls'
 import { configError, type HttpErrorCode } from '../errors.js'
 import { isClusterPrimary, reportWorkerFailure, serveAsWorker, WorkerPool, workerPort } from './cluster.js'
 import { type CompiledService, compileService, ServiceTable } from './compile.js'
 import { type ListenerOptions, type ResolvedOptions, resolveOptions } from './options.js'
 import { Dispatcher } from './pipeline.js'
 import { rawProblemResponse } from './problem.js'
+import { type Http2Front, serveHttp2 } from './protocols.js'
 import type { Service } from './types.js'
 import { DOOMED } from './writer.js'
 
@@ -30,7 +33,8 @@ type State = 'idle' | 'starting' | 'started' | 'stopping' | 'stopped'
 const LINGER_MS = 2_000
 
 /**
- * Serves services over HTTP/1.1 on one port: `new Listener({ port })`, `attach(service)`,
+ * Serves services over HTTP/1.1, and with `httpVersion: '2'` over HTTP/2 too, on one port,
+ * in cleartext or over TLS (`secureSocket`): `new Listener({ port })`, `attach(service)`,
  * `await start()`, `await gracefulStop()`.
  */
 export class Listener {
@@ -44,6 +48,8 @@ export class Listener {
   private stopping: Promise<void> | undefined
   /** The forked workers, in the primary of a clustered Listener. */
   private pool: WorkerPool | undefined
+  private http2: Http2Front | undefined
+  private detachTls: (() => void) | undefined
 
   constructor(options: ListenerOptions) {
     this.options = resolveOptions(options)
@@ -86,6 +92,19 @@ export class Listener {
     return typeof address === 'object' && address !== null ? address.port : this.options.port
   }
 
+  /**
+   * Resolves once the first OCSP responses for `secureSocket.ocspStapling` were fetched (or
+   * failed: handshakes never wait for them); at once without stapling. Call after `start()`.
+   */
+  stapleReady(): Promise<void> {
+    return this.options.tls?.stapleReady() ?? Promise.resolve()
+  }
+
+  /** Per served certificate: whether an OCSP response is stapled, until when, and the last error. */
+  staplingStatus(): StapleStatus[] {
+    return this.options.tls?.staplingStatus() ?? []
+  }
+
   /** Binds the port; resolves once listening. Rejects with `X_ERR_HTTP_LISTEN_FAILED` (cause: Node's error). */
   async start(): Promise<void> {
     if (this.state !== 'idle') {
@@ -108,6 +127,7 @@ export class Listener {
       this.state = 'stopped'
       this.server = undefined
       reportWorkerFailure(this.options.workers, (e as { code?: string }).code)
+      this.detachTls?.()
       throw configError(
         'X_ERR_HTTP_LISTEN_FAILED',
         `could not listen on ${this.options.host ?? '*'}:${this.options.port}`,
@@ -205,20 +225,26 @@ export class Listener {
       })
       if (timeout === 0) {
         forced = this.sockets.size
+        this.http2?.stop(false)
         this.destroyAll()
         return
       }
+      // HTTP/2: GOAWAY on each session; its streams in flight finish, then it closes.
+      this.http2?.stop(true)
       server.closeIdleConnections()
       for (const socket of this.sockets) {
         // A response already under way keeps its keep-alive framing: close the connection once it ends.
         const res = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage
         if (res?.headersSent && !res.writableFinished) res.once('finish', () => socket.end())
       }
+      // Event streams never end on their own: end them, and their clients reconnect elsewhere.
+      for (const stream of [...this.dispatcher.eventStreams]) stream.stop()
     })
     return this.stopping
   }
 
   private destroyAll(): void {
+    this.http2?.stop(false)
     for (const socket of this.sockets) socket.destroy()
   }
 
@@ -231,20 +257,29 @@ export class Listener {
   private createServer(): Server {
     const o = this.options
     const shortest = o.requestTimeout === 0 ? o.headersTimeout : Math.min(o.headersTimeout, o.requestTimeout)
-    const server = createServer(
-      {
-        maxHeaderSize: o.maxHeaderSize,
-        headersTimeout: o.headersTimeout,
-        requestTimeout: o.requestTimeout,
-        keepAliveTimeout: o.keepAliveTimeout,
-        // Node checks timeouts on this interval (30 s by default): keep it a fraction of the shortest timeout.
-        connectionsCheckingInterval: Math.max(25, Math.min(1_000, Math.floor(shortest / 4))),
-        // Checked in the pipeline, which answers with a problem body (Node's own 400 has none).
-        requireHostHeader: false,
-        noDelay: true,
-      },
-      this.dispatcher.onRequest,
-    )
+    const httpOptions: ServerOptions = {
+      maxHeaderSize: o.maxHeaderSize,
+      headersTimeout: o.headersTimeout,
+      requestTimeout: o.requestTimeout,
+      keepAliveTimeout: o.keepAliveTimeout,
+      // Node checks timeouts on this interval (30 s by default): keep it a fraction of the shortest timeout.
+      connectionsCheckingInterval: Math.max(25, Math.min(1_000, Math.floor(shortest / 4))),
+      // Checked in the pipeline, which answers with a problem body (Node's own 400 has none).
+      requireHostHeader: false,
+      noDelay: true,
+    }
+    const tls = o.tls
+    // node:https is node:http behind a TLS server: the same options, timeouts and parser.
+    const server =
+      tls === undefined
+        ? createServer(httpOptions, this.dispatcher.onRequest)
+        : (createHttpsServer(
+            { ...tls.options, ...httpOptions },
+            this.dispatcher.onRequest,
+          ) as unknown as Server)
+    if (o.httpVersion === '2') this.http2 = serveHttp2(server, tls !== undefined, o, this.dispatcher)
+    // OCSP stapling, the TLS session cache and the `optional` client check; undone on 'close'.
+    if (tls !== undefined) this.detachTls = tls.attach(server as never)
     // Node answers `Expect: 100-continue` itself unless asked: the pipeline sends 100 only
     // once a resource reads the body, so a request refused early (413, 401) never uploads it.
     server.on('checkContinue', this.dispatcher.onRequest)

@@ -6,15 +6,20 @@
 import { channel } from 'node:diagnostics_channel'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Readable } from 'node:stream'
+import { evaluateConditionals } from '@x/cache'
 import { HttpError, isHttpError } from '../errors.js'
 import { bindParam, convertPath, headerList, parseParams, queryString } from './binding.js'
 import { checkContentType, convertBody, hasBody, readBody, streamBody, validateBody } from './body.js'
-import type { CompiledResource, ServiceTable } from './compile.js'
+import { hasConditional, normaliseValidators } from './caching.js'
+import type { CompiledResource, CompiledService, ServiceTable } from './compile.js'
+import type { CompressionPlan } from './compression.js'
 import { NEXT, RequestContext } from './context.js'
+import { preflightHeaders } from './cors.js'
 import { negotiate, parseContentType } from './media.js'
 import type { ResolvedOptions } from './options.js'
 import { raise, toProblem } from './problem.js'
 import { HttpResponse } from './response.js'
+import type { EventStreamWriter } from './sse.js'
 import type {
   ChunkingPolicy,
   KeepAlivePolicy,
@@ -38,6 +43,9 @@ export class Dispatcher {
   stopping = false
   readonly keepAlive: KeepAlivePolicy
   readonly chunking: ChunkingPolicy
+  readonly compression: CompressionPlan
+  /** Open Server-Sent Event streams: ended on graceful stop. */
+  readonly eventStreams = new Set<EventStreamWriter>()
   private readonly maxUriLength: number
   private readonly maxRawHeaders: number
 
@@ -48,6 +56,7 @@ export class Dispatcher {
     this.table = table
     this.keepAlive = options.keepAlive
     this.chunking = options.chunking
+    this.compression = options.compression
     this.maxUriLength = options.maxUriLength
     this.maxRawHeaders = options.maxHeaderCount * 2
   }
@@ -63,6 +72,16 @@ export class Dispatcher {
     }
   }
 
+  /** Answers a request a protocol adapter refused before the pipeline (an HTTP/2 header list over the limit). */
+  rejectRequest(req: IncomingMessage, res: ServerResponse, error: HttpError): void {
+    const ctx = new RequestContext(this, req, res, req.url!)
+    try {
+      this.reject(ctx, error)
+    } catch (e) {
+      this.panic(ctx, e)
+    }
+  }
+
   private dispatch(ctx: RequestContext): void {
     const req = ctx.request
     let url = ctx.url
@@ -70,7 +89,8 @@ export class Dispatcher {
       this.reject(ctx, raise('X_ERR_HTTP_URI_TOO_LONG', 'the URI is too long'))
       return
     }
-    if (req.rawHeaders.length > this.maxRawHeaders) {
+    // (HTTP/2 counts its fields in its adapter, without the pseudo-header fields.)
+    if (req.rawHeaders.length > this.maxRawHeaders && req.httpVersionMajor !== 2) {
       this.reject(ctx, raise('X_ERR_HTTP_HEADERS_TOO_LARGE', 'the request has too many header fields'))
       return
     }
@@ -101,6 +121,15 @@ export class Dispatcher {
     }
     ctx.service = svc
     ctx.chain = svc.chain
+    if (
+      svc.hasCors &&
+      ctx.method === 'OPTIONS' &&
+      req.headers['access-control-request-method'] !== undefined &&
+      req.headers.origin !== undefined &&
+      this.preflight(ctx, svc)
+    ) {
+      return
+    }
     if (svc.hasRequestHooks) this.runRequestFilters(ctx, 0)
     else {
       ctx.passed = ctx.chain.length
@@ -204,6 +233,47 @@ export class Dispatcher {
     this.failOut(ctx, raise('X_ERR_HTTP_NOT_FOUND', 'no resource at this path'), ctx.passed)
   }
 
+  /**
+   * Answers a CORS preflight (Fetch §3.2.2) before any filter runs: a preflight never carries
+   * credentials, so an authentication filter would refuse every one. Returns false when no
+   * CORS policy covers the target, which then goes the way of any OPTIONS request.
+   */
+  private preflight(ctx: RequestContext, svc: CompiledService): boolean {
+    const h = ctx.request.headers
+    const method = h['access-control-request-method'] as string
+    const m = svc.router.find(method, ctx.url)
+    let policy = svc.cors
+    if (m.kind === 'found') {
+      policy = m.value.cors
+      ctx.resource = m.value
+      ctx.params = m.params
+      ctx.template = m.template
+    } else if (m.kind === 'not-found') return false
+    if (policy === undefined) return false
+    ctx.corsDone = true
+    ctx.answered = true
+    const answer = preflightHeaders(
+      policy,
+      h.origin as string,
+      method,
+      h['access-control-request-headers'],
+      m.kind === 'found',
+      (e) => this.report(ctx, e),
+    )
+    if (answer !== undefined) {
+      this.respond(ctx, 204, answer as OutgoingHeaders, undefined)
+      return true
+    }
+    const refused = raise(
+      'X_ERR_HTTP_CORS_REJECTED',
+      'this cross-origin request is not allowed',
+      undefined,
+      policy.varyOrigin ? { vary: 'Origin' } : undefined,
+    )
+    this.writeProblem(ctx, refused)
+    return true
+  }
+
   private answerOptions(ctx: RequestContext, allow: readonly string[]): void {
     ctx.answered = true
     this.respond(ctx, 204, { allow: allow.join(', ') }, undefined)
@@ -242,14 +312,80 @@ export class Dispatcher {
         }
         ctx.mediaType = chosen
       }
-      const withBody = hasBody(req)
-      if (r.consumes !== undefined && withBody && r.body === undefined) {
+      if (r.consumes !== undefined && r.body === undefined && hasBody(req)) {
         const header = req.headers['content-type']
         const mt = header === undefined ? undefined : parseContentType(header)
         if (mt === undefined || !r.consumes(mt.essence)) {
           throw raise('X_ERR_HTTP_UNSUPPORTED_MEDIA_TYPE', 'this Content-Type is not accepted')
         }
       }
+    } catch (e) {
+      this.failBody(ctx, e)
+      return
+    }
+    if (r.cache?.validators !== undefined) this.precondition(ctx, r)
+    else this.bindBody(ctx, r)
+  }
+
+  /**
+   * Asks the resource for its current validators and evaluates the request's preconditions
+   * (RFC 9110 §13.2.2) before the body is read and the handler runs: a failed If-Match on a
+   * PUT must stop the update, not follow it.
+   */
+  private precondition(ctx: RequestContext, r: CompiledResource): void {
+    let out: unknown
+    try {
+      out = r.cache!.validators!(ctx as never)
+    } catch (e) {
+      this.failBody(ctx, e)
+      return
+    }
+    if (isThenable(out)) {
+      this.after(
+        ctx,
+        out,
+        (v) => this.checkPreconditions(ctx, r, v),
+        (e) => this.failBody(ctx, e),
+      )
+      return
+    }
+    this.checkPreconditions(ctx, r, out)
+  }
+
+  private checkPreconditions(ctx: RequestContext, r: CompiledResource, value: unknown): void {
+    let verdict: 'proceed' | 'not-modified' | 'precondition-failed' = 'proceed'
+    try {
+      const v = normaliseValidators(value)
+      ctx.validators = v
+      const h = ctx.request.headers
+      if (hasConditional(h)) {
+        verdict = evaluateConditionals({
+          method: ctx.method,
+          headers: h,
+          etag: v.etag,
+          lastModified: v.lastModified,
+          exists: v.exists,
+        }).kind
+      }
+    } catch (e) {
+      this.failBody(ctx, e)
+      return
+    }
+    if (verdict === 'proceed') this.bindBody(ctx, r)
+    else if (verdict === 'precondition-failed') {
+      this.failBody(ctx, raise('X_ERR_HTTP_PRECONDITION_FAILED', 'a precondition of the request failed'))
+    } else {
+      if (!ctx.request.complete && this.keepAlive !== 'ALWAYS') ctx.closeAfter = true
+      ctx.answered = true
+      this.respond(ctx, 304, undefined, undefined)
+    }
+  }
+
+  /** Reads and converts the body the resource declares, then runs it. */
+  private bindBody(ctx: RequestContext, r: CompiledResource): void {
+    const req = ctx.request
+    try {
+      const withBody = hasBody(req)
       const plan = r.body
       if (plan !== undefined) {
         if (!withBody) {
@@ -534,12 +670,13 @@ export class Dispatcher {
     const res = ctx.res
     if (!res.destroyed) res.destroy()
     const code = (error as { code?: unknown } | null)?.code
-    if (code === 'ERR_STREAM_PREMATURE_CLOSE' && ctx.request.socket.destroyed) return
+    // The client went away (its connection closed, or under HTTP/2 it reset the stream): not a failure.
+    if (code === 'ERR_STREAM_PREMATURE_CLOSE' && (ctx.request.socket.destroyed || ctx.request.aborted)) return
     this.report(ctx, error)
   }
 
   /** Logs a server-side failure and publishes it on `x:http:listener-error`; a throwing logger is ignored. */
-  private report(ctx: RequestContext, error: unknown): void {
+  report(ctx: RequestContext, error: unknown): void {
     try {
       this.options.logger.error(
         { err: error, method: ctx.method, url: ctx.url, template: ctx.template },

@@ -1,9 +1,16 @@
 // The typed way to declare a resource as a plain object: resource() infers the path template
 // and the binding declarations, so the handler's ctx is typed and its parameter names checked.
 
+import type { CacheControlOptions } from '@x/cache'
+import type { CompressionPolicy } from '../client/options.js'
+import type { ResourceValidators } from './caching.js'
+import type { CompressionOptions } from './compression.js'
+import type { CorsOptions } from './cors.js'
+import type { SseResourceOptions } from './sse.js'
 import type {
   BodySpec,
   ChunkingPolicy,
+  Context,
   PathParamNames,
   Resource,
   ResourceContext,
@@ -21,6 +28,12 @@ export interface ResourceSpec<Path extends string, PT, QT, HT, BT> {
   readonly consumes?: readonly string[]
   readonly produces?: readonly string[]
   readonly chunking?: ChunkingPolicy
+  readonly cors?: CorsOptions | false
+  readonly compression?: CompressionPolicy | CompressionOptions
+  readonly cacheControl?: CacheControlOptions
+  readonly etag?: boolean
+  validators?(ctx: Context): ResourceValidators | undefined | Promise<ResourceValidators | undefined>
+  readonly sse?: boolean | SseResourceOptions
   handler(ctx: ResourceContext<Path, PT, QT, HT, BT>): unknown
 }
 

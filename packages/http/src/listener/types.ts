@@ -3,6 +3,15 @@
 
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
 import type { Readable } from 'node:stream'
+import type { CacheControlOptions } from '@x/cache'
+import type { PeerCertificateInfo } from '@x/tls'
+import type { CompressionPolicy } from '../client/options.js'
+import type { ResourceValidators } from './caching.js'
+import type { CompressionOptions } from './compression.js'
+import type { CorsOptions } from './cors.js'
+import type { Http2Request } from './http2-adapter.js'
+import type { SseResourceOptions } from './sse.js'
+import type { TlsInfo } from './tls.js'
 
 /** Scalar types a path parameter, query parameter or header can be declared with. */
 export type ScalarType = 'string' | 'integer' | 'number' | 'boolean'
@@ -150,6 +159,17 @@ export interface Caller {
    * default). Throws an `HttpError` `X_ERR_HTTP_ALREADY_RESPONDED` when a response was already sent.
    */
   respond(value?: unknown, status?: number): Promise<RespondOutcome>
+  /**
+   * Sends an interim response before the final one: 103 Early Hints (which needs a `Link`
+   * field) or 102 Processing. Returns false when nothing was sent: the response already
+   * started, the client speaks HTTP/1.0 (RFC 9110 §15.2), or a 103 has no `Link`. Another
+   * status, or a field Node would write unchecked (a bad name, CR, LF or NUL in a value),
+   * throws an `HttpError` `X_ERR_HTTP_INVALID_OPTION`.
+   */
+  informational(
+    status: 102 | 103,
+    headers?: Readonly<Record<string, string | readonly string[] | undefined>>,
+  ): boolean
 }
 
 /** The value a request filter returns to pass the request on. */
@@ -159,8 +179,11 @@ export interface Next {
 
 /** What a handler or filter sees of one request. */
 export interface Context<S extends ContextShape = ContextShape> {
-  /** The Node request (an `http.IncomingMessage`). */
-  readonly request: IncomingMessage
+  /**
+   * The Node request: an `http.IncomingMessage` under HTTP/1.1, an {@link Http2Request}
+   * (the same members a service needs, over the HTTP/2 stream) under HTTP/2.
+   */
+  readonly request: IncomingMessage | Http2Request
   /** The request method, upper-case as sent. */
   readonly method: string
   /** The request target as sent, with its query string. */
@@ -185,6 +208,10 @@ export interface Context<S extends ContextShape = ContextShape> {
   readonly template: string | undefined
   /** The media type chosen from the resource's `produces` by the request's `Accept`. */
   readonly mediaType: string | undefined
+  /** The connection's TLS: version, ALPN protocol, SNI name, client certificate; undefined in cleartext. */
+  readonly tls: TlsInfo | undefined
+  /** The certificate the client presented (mutual TLS): `subject`, `commonName`, `issuer`, …; undefined when none. */
+  readonly clientCertificate: PeerCertificateInfo | undefined
   /** The value a request filter returns to pass the request on. */
   next(): Next
 }
@@ -218,6 +245,22 @@ export interface Resource<S extends ContextShape = ContextShape> {
   readonly produces?: readonly string[]
   /** Response framing for this resource. @defaultValue the service's, else the Listener's */
   readonly chunking?: ChunkingPolicy
+  /** CORS of this resource: its fields override the service's; `false` turns CORS off here. */
+  readonly cors?: CorsOptions | false
+  /** Response compression of this resource (fields override the service's). @defaultValue the service's, else the Listener's */
+  readonly compression?: CompressionPolicy | CompressionOptions
+  /** `Cache-Control` of 2xx and 304 answers to GET and HEAD, built by `@x/cache`'s `cacheControl()`. */
+  readonly cacheControl?: CacheControlOptions
+  /** Send a strong ETag hashed from buffered 2xx GET/HEAD bodies. @defaultValue true when `cacheControl` is set without `noStore` */
+  readonly etag?: boolean
+  /**
+   * The current validators (ETag, Last-Modified, existence), asked before the body is read and
+   * the handler runs: conditional requests are answered 304 or 412 from them, and GET/HEAD
+   * answers carry them.
+   */
+  validators?(ctx: Context): ResourceValidators | undefined | Promise<ResourceValidators | undefined>
+  /** Stream the handler's async iterable as Server-Sent Events (`text/event-stream`). */
+  readonly sse?: boolean | SseResourceOptions
   /** The resource function: return a value, or answer through `ctx.caller`. */
   handler(ctx: Context<S>): unknown
 }
@@ -258,6 +301,10 @@ export interface Service {
   readonly filters?: readonly Filter[]
   /** Response framing for the service's resources. */
   readonly chunking?: ChunkingPolicy
+  /** CORS of the service's resources (and of its 404 / 405 answers). */
+  readonly cors?: CorsOptions
+  /** Response compression of the service's resources (fields override the Listener's). */
+  readonly compression?: CompressionPolicy | CompressionOptions
   readonly resources: readonly Resource[]
 }
 

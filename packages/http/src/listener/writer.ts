@@ -4,8 +4,21 @@
 
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http'
 import { pipeline, Readable } from 'node:stream'
+import { isFieldValue, isToken } from '../client/internal/headers.js'
+import { compressStream } from './compression.js'
 import type { RequestContext } from './context.js'
-import type { OutgoingHeaders } from './types.js'
+import type { Http2Response } from './http2-adapter.js'
+import { raise } from './problem.js'
+import {
+  compressionOf,
+  plain,
+  representStream,
+  streamIsTextual,
+  writeEvents,
+  writeRepresented,
+} from './representation.js'
+import { isEventSource } from './sse.js'
+import type { ChunkingPolicy, OutgoingHeaders } from './types.js'
 
 const JSON_TYPE = 'application/json'
 const TEXT_TYPE = 'text/plain; charset=utf-8'
@@ -49,14 +62,59 @@ function clientAskedClose(req: IncomingMessage): boolean {
 }
 
 /** Statuses that never carry a body (RFC 9110 §6.4.1). */
-function bodyless(status: number): boolean {
+export function bodyless(status: number): boolean {
   return status === 204 || status === 304 || status < 200
+}
+
+/**
+ * Writes a 102 or 103 before the final response (Node's writeProcessing / writeEarlyHints).
+ * Node writes 103 fields other than Link unchecked, so every field is checked here first.
+ */
+export function writeInformational(
+  ctx: RequestContext,
+  status: number,
+  headers: Readonly<Record<string, string | readonly string[] | undefined>> | undefined,
+): boolean {
+  if (status !== 102 && status !== 103) {
+    throw raise('X_ERR_HTTP_INVALID_OPTION', 'an interim response is 102 or 103')
+  }
+  const hints: Record<string, string | string[]> = {}
+  if (headers !== undefined) {
+    for (const name of Object.keys(headers)) {
+      const v = headers[name]
+      if (v === undefined) continue
+      const values = typeof v === 'string' ? [v] : [...v]
+      if (!isToken(name) || !values.every((x) => typeof x === 'string' && isFieldValue(x))) {
+        throw raise('X_ERR_HTTP_INVALID_OPTION', 'an interim response field has a bad name or value')
+      }
+      const lower = name.toLowerCase()
+      // Node joins a Link list itself; other lists it would join without the space.
+      hints[lower] = values.length === 1 ? values[0]! : lower === 'link' ? values : values.join(', ')
+    }
+  }
+  const res = ctx.res
+  const req = ctx.request
+  // RFC 9110 §15.2: never a 1xx to an HTTP/1.0 client.
+  if (ctx.written || res.headersSent || res.destroyed) return false
+  if (req.httpVersionMajor === 1 && req.httpVersionMinor === 0) return false
+  if (status === 102) {
+    res.writeProcessing()
+    return true
+  }
+  if (hints.link === undefined) return false
+  try {
+    res.writeEarlyHints(hints)
+  } catch {
+    // Node refuses a Link that is not `<uri>; param=value` shaped: the hint is dropped.
+    return false
+  }
+  return true
 }
 
 /** Marks a socket whose parser failed after a whole request: its response must close it. */
 export const DOOMED: unique symbol = Symbol('x.http.doomed') as never
 
-function applyKeepAlive(ctx: RequestContext): void {
+export function applyKeepAlive(ctx: RequestContext): void {
   const d = ctx.dispatcher
   const res = ctx.res
   if (d.stopping || ctx.closeAfter || d.keepAlive === 'NEVER') res.shouldKeepAlive = false
@@ -70,7 +128,7 @@ function applyKeepAlive(ctx: RequestContext): void {
   }
 }
 
-function lowerCased(headers: OutgoingHeaders | undefined): OutgoingHttpHeaders {
+export function lowerCased(headers: OutgoingHeaders | undefined): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {}
   if (headers === undefined) return out
   for (const name of Object.keys(headers)) {
@@ -109,7 +167,9 @@ export function writeResponse(
       type = BYTES_TYPE
     } else if (isStream(body)) {
       ctx.written = true
-      writeStream(ctx, status, headers, body)
+      const sse = ctx.resource?.sse
+      if (sse !== undefined && isEventSource(body)) writeEvents(ctx, status, headers, body, sse)
+      else writeStream(ctx, status, headers, body)
       return true
     } else {
       payload = JSON.stringify(body)
@@ -128,23 +188,39 @@ export function writeResponse(
   if (headers === undefined && chunking !== 'ALWAYS' && !bodyless(status)) {
     // The common case, kept free of header merging: one object literal, one writeHead.
     // Literal keys: an object literal with computed keys skips V8's fast literal path.
-    if (payload === undefined) res.writeHead(status, { 'content-length': 0 })
-    else {
-      const length = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length
-      res.writeHead(status, { 'content-type': type, 'content-length': length })
+    const length =
+      payload === undefined ? 0 : typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length
+    if (plain(ctx, length)) {
+      if (payload === undefined) res.writeHead(status, { 'content-length': 0 })
+      else res.writeHead(status, { 'content-type': type, 'content-length': length })
+      res.end(payload)
+      return true
     }
-    res.end(payload)
-    return true
   }
   const h = lowerCased(headers)
+  if (payload !== undefined && !bodyless(status) && h[CONTENT_TYPE] === undefined && type !== undefined) {
+    h[CONTENT_TYPE] = type
+  }
+  writeRepresented(ctx, status, h, payload, chunking)
+  return true
+}
+
+/** Frames and writes a buffered response: no body for bodyless statuses, chunked or Content-Length as the policy says. */
+export function sendBuffered(
+  ctx: RequestContext,
+  status: number,
+  h: OutgoingHttpHeaders,
+  payload: string | Buffer | undefined,
+  chunking: ChunkingPolicy,
+): void {
+  const res = ctx.res
   if (bodyless(status)) {
     delete h[CONTENT_LENGTH]
     delete h[TRANSFER_ENCODING]
     res.writeHead(status, h)
     res.end()
-    return true
+    return
   }
-  if (payload !== undefined && h[CONTENT_TYPE] === undefined && type !== undefined) h[CONTENT_TYPE] = type
   const length =
     payload === undefined ? 0 : typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length
   if (chunking === 'ALWAYS' && ctx.request.httpVersionMinor >= 1 && ctx.request.httpVersionMajor === 1) {
@@ -154,13 +230,12 @@ export function writeResponse(
     // A chunked body is sent as chunks even when its size is known: write, then end.
     if (payload !== undefined && payload.length !== 0 && ctx.method !== 'HEAD') res.write(payload)
     res.end()
-    return true
+    return
   }
   delete h[TRANSFER_ENCODING]
   h[CONTENT_LENGTH] = length
   res.writeHead(status, h)
   res.end(payload)
-  return true
 }
 
 function writeStream(
@@ -185,12 +260,16 @@ function writeStream(
       (buf) => {
         if (res.destroyed) return
         delete h[TRANSFER_ENCODING]
-        h[CONTENT_LENGTH] = buf.length
-        res.writeHead(status, h)
-        res.end(buf)
+        delete h[CONTENT_LENGTH]
+        writeRepresented(ctx, status, h, buf, chunking)
       },
       (err: unknown) => ctx.dispatcher.streamFailed(ctx, err),
     )
+    return
+  }
+  const coding = representStream(ctx, status, h, chunking)
+  if (coding === 'answered') {
+    discard(body)
     return
   }
   if (noBody) {
@@ -207,9 +286,13 @@ function writeStream(
     delete h[CONTENT_LENGTH]
   }
   res.writeHead(status, h)
-  pipeline(toReadable(body), res, (err) => {
+  const done = (err: NodeJS.ErrnoException | null) => {
     if (err) ctx.dispatcher.streamFailed(ctx, err)
-  })
+  }
+  // Under HTTP/2 the body goes straight into the stream (DATA frames, no chunked coding).
+  const sink = ctx.request.httpVersionMajor === 2 ? (res as unknown as Http2Response).stream : res
+  if (coding === null) pipeline(toReadable(body), sink, done)
+  else pipeline(toReadable(body), compressStream(compressionOf(ctx), coding, streamIsTextual(h)), sink, done)
 }
 
 async function collect(src: Readable): Promise<Buffer> {

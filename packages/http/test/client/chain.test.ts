@@ -3,6 +3,8 @@ import { request } from 'undici'
 import { describe, expect, it } from 'vitest'
 import { clientChain, composeOrder } from '../../src/client/chain.js'
 import { resolveClientOptions } from '../../src/client/options.js'
+import { createResilience } from '../../src/client/resilience.js'
+import { splitTargetOptions } from '../../src/client/targets.js'
 import { isClientError } from '../../src/index.js'
 import { client, onCleanup, server } from './helpers.ts'
 
@@ -10,16 +12,50 @@ const full = resolveClientOptions({
   timeout: 5_000,
   followRedirects: { enabled: true },
   retryConfig: { count: 2, interval: 1 },
+  cache: {},
 })
 
 describe('the client chain', () => {
-  it('is deadline → decompress → redirect → retry, outermost first', () => {
-    expect(clientChain(full).map((s) => s.name)).toEqual(['deadline', 'decompress', 'redirect', 'retry'])
+  it('is deadline → decompress → cache → redirect → retry, outermost first', () => {
+    expect(clientChain(full).map((s) => s.name)).toEqual([
+      'deadline',
+      'decompress',
+      'cache',
+      'redirect',
+      'retry',
+    ])
   })
 
   it('leaves out what the configuration turns off, keeping the deadline for per-request timeouts', () => {
     const bare = resolveClientOptions({ timeout: 0, compression: 'NEVER' })
     expect(clientChain(bare).map((s) => s.name)).toEqual(['deadline'])
+  })
+
+  it('puts the client-wide circuit breaker inside retry', () => {
+    const config = resolveClientOptions({ retryConfig: { count: 1 }, circuitBreaker: {} })
+    expect(clientChain(config).map((s) => s.name)).toEqual([
+      'deadline',
+      'decompress',
+      'retry',
+      'circuit-breaker',
+    ])
+  })
+
+  it('puts the balancer (with its per-target breakers) inside retry for several targets', () => {
+    const [targets, rest] = splitTargetOptions('load-balance', {
+      targets: ['http://127.0.0.1:1', 'http://127.0.0.1:2'],
+      retryConfig: { count: 1 },
+      circuitBreaker: {},
+      followRedirects: { enabled: true },
+    })
+    const config = resolveClientOptions(rest)
+    expect(clientChain(config, createResilience(config, targets.resolved)).map((s) => s.name)).toEqual([
+      'deadline',
+      'decompress',
+      'redirect',
+      'retry',
+      'balancer',
+    ])
   })
 
   it('runs the steps outermost first once composed, since compose() applies the last one first', async () => {
@@ -39,7 +75,7 @@ describe('the client chain', () => {
     onCleanup(() => pool.close())
     const d = pool.compose(composeOrder(traced))
     expect(await (await request(s.url, { dispatcher: d })).body.text()).toBe('ok')
-    expect(seen).toEqual(['deadline', 'decompress', 'redirect', 'retry'])
+    expect(seen).toEqual(['deadline', 'decompress', 'cache', 'redirect', 'retry'])
   })
 
   it('decodes the final response of a redirect (decompress is outside redirect)', async () => {

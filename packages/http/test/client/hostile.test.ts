@@ -2,7 +2,7 @@ import { createServer as createHttpsServer } from 'node:https'
 import { createServer as createNetServer, type Socket } from 'node:net'
 import { describe, expect, it } from 'vitest'
 import { cert, key } from '../../../../test-support/tls.ts'
-import { isClientError } from '../../src/index.js'
+import { type ClientError, isClientError } from '../../src/index.js'
 import { client, serve, server } from './helpers.ts'
 
 /** A TCP server that answers every request with `raw` bytes, then does `after`. */
@@ -102,8 +102,10 @@ describe('hostile servers', () => {
       createHttpsServer({ key, cert }, (_req, res) => res.end('secret')),
       true,
     )
-    const c = client(s.url, { secureSocket: { ca: cert, servername: 'example.com' } })
-    expect(isClientError(await c.get('/').catch((e: unknown) => e), 'X_ERR_CLIENT_TLS')).toBe(true)
+    const c = client(s.url, { secureSocket: { ca: cert, serverName: 'example.com' } })
+    const error = await c.get('/').catch((e: unknown) => e)
+    expect(isClientError(error, 'X_ERR_CLIENT_TLS')).toBe(true)
+    expect((error as ClientError).tlsCode).toBe('X_ERR_TLS_HOSTNAME_MISMATCH')
   })
 
   it('talks to a trusted HTTPS server', async () => {

@@ -140,6 +140,18 @@ describe('construction', () => {
       option: 'proxy.password',
     },
     { name: 'secureSocket as a string', options: { secureSocket: 'tls' }, option: 'secureSocket' },
+    { name: 'a retry budget that is a number', options: { retryBudget: 1 }, option: 'retryBudget' },
+    {
+      name: 'a retry budget ratio above 1',
+      options: { retryBudget: { ratio: 2 } },
+      option: 'retryBudget.ratio',
+    },
+    {
+      name: 'an unknown retry budget option',
+      options: { retryBudget: { max: 1 } },
+      option: 'retryBudget.max',
+    },
+    { name: 'a circuit breaker that is an array', options: { circuitBreaker: [] }, option: 'circuitBreaker' },
   ])('refuses $name with X_ERR_CLIENT_INVALID_OPTION naming $option', ({ options, option }) => {
     const err = construct('http://127.0.0.1:1', options)
     expect(isClientError(err, 'X_ERR_CLIENT_INVALID_OPTION')).toBe(true)
@@ -228,5 +240,17 @@ describe('bad requests', () => {
     const c = client('http://127.0.0.1:1')
     const err = await c.get('/', options as never).catch((e: unknown) => e)
     expect(isClientError(err, 'X_ERR_CLIENT_INVALID_REQUEST')).toBe(true)
+  })
+})
+
+describe('resilience options', () => {
+  it('keeps a retry budget by default, none with false, and no breaker unless asked', () => {
+    const c = client('http://127.0.0.1:1')
+    expect(c.config.retryBudget).toEqual({})
+    expect(c.config.circuitBreaker).toBeUndefined()
+    expect(client('http://127.0.0.1:1', { retryBudget: false }).config.retryBudget).toBe(false)
+    expect(client('http://127.0.0.1:1', { circuitBreaker: { resetTime: 5 } }).config.circuitBreaker).toEqual({
+      resetTime: 5,
+    })
   })
 })

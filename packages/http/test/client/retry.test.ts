@@ -229,3 +229,25 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter(value, now)).toBe(ms)
   })
 })
+
+describe('retry budget', () => {
+  it('stops retrying once the budget is spent, and retries freely without one', async () => {
+    let hits = 0
+    const s = await server((_req, res) => {
+      hits++
+      res.writeHead(503).end()
+    })
+    const budgeted = client(s.url, {
+      retryConfig: { count: 5, interval: 0 },
+      retryBudget: { ratio: 0, minPerSecond: 0.1, window: 10_000 }, // one retry per window
+    })
+    expect((await budgeted.get('/')).status).toBe(503)
+    expect(hits).toBe(2)
+    expect((await budgeted.get('/')).status).toBe(503)
+    expect(hits).toBe(3) // no retry left
+    hits = 0
+    const free = client(s.url, { retryConfig: { count: 5, interval: 0 }, retryBudget: false })
+    expect((await free.get('/')).status).toBe(503)
+    expect(hits).toBe(6)
+  })
+})

@@ -4,6 +4,7 @@ import { channel } from 'node:diagnostics_channel'
 const redirect = channel('x:http:client:redirect')
 const retry = channel('x:http:client:retry')
 const retryRefused = channel('x:http:client:retry-refused')
+const retryBudgetExhausted = channel('x:http:client:retry-budget-exhausted')
 
 /** A redirect is being followed. */
 export function publishRedirect(from: string, to: string, statusCode: number, method: string): void {
@@ -31,4 +32,14 @@ export function publishRetryRefused(details: {
   maxWaitInterval: number
 }): void {
   if (retryRefused.hasSubscribers) retryRefused.publish(details)
+}
+
+/** A retry was not made because the retry budget is spent: the failure is returned as it is. */
+export function publishRetryBudgetExhausted(details: {
+  method: string
+  url: string
+  attempt: number
+  statusCode: number | undefined
+}): void {
+  if (retryBudgetExhausted.hasSubscribers) retryBudgetExhausted.publish(details)
 }

@@ -7,3 +7,5 @@ export const DECODE = Symbol('x.http.client.decode')
 export const DEADLINE = Symbol('x.http.client.deadline')
 /** The retry step's per-request state, carried where undici's RetryHandler passes dispatch options. */
 export const RETRY_GATE = Symbol('x.http.client.retry-gate')
+/** `true` on a redirect hop that names one server: the balancer sends it there, unbalanced. */
+export const PINNED = Symbol('x.http.client.pinned')

@@ -1,6 +1,6 @@
-// A real test PKI made with the openssl CLI: root → intermediate → leaves (good, revoked,
-// expired, wrong host, client, SNI names, OCSP signer), a CRL, and an `openssl ocsp`
-// responder on a loopback port. EC P-256 keys keep generation fast; make one per test file.
+// A real test PKI (openssl CLI) for @x/tls and @x/http tests: root → intermediate → leaves
+// (good, revoked, expired, wrong host, client, SNI names, OCSP signer), a CRL, and an
+// `openssl ocsp` responder on a loopback port. EC P-256 keys; make one per test file.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'

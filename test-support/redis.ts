@@ -1,5 +1,5 @@
-// A real redis-server per test file, on a port the OS just handed out, with no
-// persistence; `restart()` kills it and starts a fresh one on the same port.
+// A real redis-server per test file, on a port the OS just handed out, with no persistence;
+// `stop()` kills it and `start()` starts a fresh one on the same port. Used by @x/cache and @x/http.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createServer } from 'node:net'
 
