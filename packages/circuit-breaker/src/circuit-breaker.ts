@@ -184,6 +184,7 @@ export class CircuitBreaker {
         { timeWindow: this.#c.timeWindow, bucketSize: this.#c.bucketSize },
         shared.timeout,
         shared.retryInterval,
+        this.#now,
         (trip) => this.#onSharedAnswer(trip),
       )
     }
@@ -438,23 +439,28 @@ export class CircuitBreaker {
     }
   }
 
-  /** Shared counting: the local window still counts, for when the store fails. */
+  /**
+   * Shared counting: the store's answers decide (so every process decides on the same
+   * totals); the local window still counts, and decides while the store is failing.
+   */
   #recordShared(shared: SharedWindow, failed: boolean, t: number, slot: number): void {
     if (failed) {
       this.#fails[slot]!++
       this.#failed++
     }
     shared.count(failed, t)
-    if (!failed || this.#forced !== NOT_FORCED) return
-    const healthy = shared.healthy
-    const total = healthy ? shared.calls + shared.pendingCalls : this.#total
-    const failedCalls = healthy ? shared.failures + shared.pendingFailures : this.#failed
-    if (total >= this.#c.requestVolumeThreshold && failedCalls >= this.#c.failureThreshold * total) {
+    if (
+      failed &&
+      !shared.healthy &&
+      this.#forced === NOT_FORCED &&
+      this.#total >= this.#c.requestVolumeThreshold &&
+      this.#failed >= this.#c.failureThreshold * this.#total
+    ) {
       this.#trip(t, 'failure-threshold')
     }
   }
 
-  /** The store answered: obey a trip another process published, or trip on the shared totals. */
+  /** The store answered: obey a trip another process published, or trip on the totals it answered. */
   #onSharedAnswer(trip: string | null): void {
     const shared = this.#shared!
     if (this.#state !== CLOSED || this.#forced !== NOT_FORCED) return
@@ -464,11 +470,8 @@ export class CircuitBreaker {
       this.#trip(t, 'shared-trip')
       return
     }
-    const total = shared.calls + shared.pendingCalls
-    if (
-      total >= this.#c.requestVolumeThreshold &&
-      shared.failures + shared.pendingFailures >= this.#c.failureThreshold * total
-    ) {
+    const total = shared.calls
+    if (total >= this.#c.requestVolumeThreshold && shared.failures >= this.#c.failureThreshold * total) {
       this.#trip(t, 'failure-threshold')
     }
   }

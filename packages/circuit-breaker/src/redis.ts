@@ -59,7 +59,10 @@ export class RedisBreakerStore implements BreakerStore {
     if ((client === undefined) === (url === undefined)) {
       throw invalidOption('client', 'give exactly one of client and url')
     }
-    if (client !== undefined && (typeof client !== 'object' || typeof (client as Redis).eval !== 'function')) {
+    if (
+      client !== undefined &&
+      (typeof client !== 'object' || typeof (client as Redis).eval !== 'function')
+    ) {
       throw invalidOption('client', 'must be an ioredis client')
     }
     if (url !== undefined && (typeof url !== 'string' || !/^rediss?:\/\//.test(url))) {
@@ -72,7 +75,11 @@ export class RedisBreakerStore implements BreakerStore {
       this.#client = client
       this.#owned = false
     } else {
-      this.#client = new Redis(url!, { enableOfflineQueue: false, maxRetriesPerRequest: 1, ...options.redisOptions })
+      this.#client = new Redis(url!, {
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 1,
+        ...options.redisOptions,
+      })
       // Failures reach the breakers through rejected commands (and x:circuit-breaker:store-error);
       // an 'error' event without a listener would crash the process.
       this.#client.on('error', () => {})

@@ -57,6 +57,7 @@ export class SharedWindow {
     readonly shape: WindowShape,
     readonly timeout: number,
     readonly retryInterval: number,
+    readonly now: () => number,
     readonly onAnswer: (trip: string | null) => void,
   ) {}
 
@@ -103,6 +104,8 @@ export class SharedWindow {
           if (storeRecoverChannel.hasSubscribers) storeRecoverChannel.publish({ name: this.key })
         }
         this.onAnswer(counts.trip)
+        // Counts that arrived during the round trip go out now, not with the next call.
+        if (this.pendingCalls > 0) this.flush(this.now())
       },
       (error: unknown) => {
         if (generation !== this.#generation) return
