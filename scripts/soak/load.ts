@@ -21,6 +21,11 @@ export interface LoadOptions {
   onTick?: (elapsedMs: number) => void
   /** Stops sending early when it resolves. */
   stop?: Promise<unknown>
+  /**
+   * Gives up once the requests waiting for an answer are more than this many ms of load: the
+   * server has fallen behind for good, and an open-loop run would only pile up latency.
+   */
+  maxBacklogMs?: number
 }
 
 /** What one run measured. */
@@ -38,6 +43,8 @@ export interface LoadResult {
   max: number
   /** Status codes seen, with counts. */
   statuses: Record<number, number>
+  /** True when the run gave up early (see `maxBacklogMs`). */
+  aborted: boolean
 }
 
 const TICK_MS = 5
@@ -67,7 +74,10 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     p99: 0,
     max: 0,
     statuses: {},
+    aborted: false,
   }
+  const maxBacklog =
+    o.maxBacklogMs === undefined ? Number.POSITIVE_INFINITY : (o.rate * o.maxBacklogMs) / 1000
   let done = 0
   let stopped = false
   void o.stop?.then(() => {
@@ -94,6 +104,10 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     const timer = setInterval(() => {
       const elapsed = performance.now() - start
       o.onTick?.(elapsed)
+      if (outstanding > maxBacklog) {
+        result.aborted = true
+        stopped = true
+      }
       const due = stopped ? result.sent : Math.min(total, Math.floor((elapsed * o.rate) / 1000))
       while (result.sent < due) {
         const i = result.sent++
