@@ -188,7 +188,10 @@ export class Listener {
 
   private stop(timeout: number): Promise<void> {
     if (this.stopping !== undefined) {
-      if (timeout === 0) this.destroyAll()
+      if (timeout === 0) {
+        this.destroyAll()
+        void this.pool?.stop(0)
+      }
       return this.stopping
     }
     if (this.pool !== undefined && this.state === 'started') {
