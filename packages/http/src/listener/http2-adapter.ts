@@ -235,6 +235,20 @@ export class Http2Response {
     return this
   }
 
+  /** `respond()` in `writeHead()` already sent the HEADERS frame: nothing is held back. */
+  flushHeaders(): void {}
+
+  /** Sends `102 Processing` as an informational HEADERS frame. */
+  writeProcessing(): void {
+    if (!this.stream.headersSent && !this.stream.destroyed) this.stream.additionalHeaders({ ':status': 102 })
+  }
+
+  /** Sends `103 Early Hints` (RFC 8297) with `hints` (Link and others) as an informational HEADERS frame. */
+  writeEarlyHints(hints: Record<string, string | string[]>): void {
+    if (this.stream.headersSent || this.stream.destroyed) return
+    this.stream.additionalHeaders({ ...hints, ':status': 103 })
+  }
+
   /** Sends `100 Continue` (RFC 9110 §10.1.1) as an informational HEADERS frame. */
   writeContinue(): void {
     if (!this.stream.headersSent && !this.stream.destroyed) this.stream.additionalHeaders({ ':status': 100 })
