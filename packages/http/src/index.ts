@@ -1,5 +1,6 @@
 // The public surface of @x/http: the Listener and Client endpoints.
 
+export type { WebSocketCaller, WebSocketService } from '@x/websocket'
 // Client
 export type { ChainStep } from './client/chain.js'
 export type { RequestHeaders, RequestOptions } from './client/client.js'
@@ -32,7 +33,6 @@ export type { BodyCheck, ResponseSchema } from './client/response.js'
 export { ClientResponse } from './client/response.js'
 export type { RetryOptions } from './client/retry.js'
 export { retry } from './client/retry.js'
-
 // Listener
 export type { HttpErrorCode, HttpErrorHeaders, HttpErrorOptions } from './errors.js'
 export { HttpError, isHttpError } from './errors.js'
@@ -71,5 +71,7 @@ export type {
   Service,
   StandardSchemaResult,
   StandardSchemaV1,
+  UpgradeSpec,
   ValueOfType,
+  WebSocketServiceFactory,
 } from './listener/types.js'

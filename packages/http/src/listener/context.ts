@@ -7,6 +7,7 @@ import type { CompiledResource, CompiledService } from './compile.js'
 import type { Dispatcher } from './pipeline.js'
 import { raise } from './problem.js'
 import type { Caller, Filter, Next, RespondOutcome } from './types.js'
+import type { Upgrading } from './upgrade.js'
 
 /** The value request filters return to pass the request on. */
 export const NEXT: Next = Object.freeze({ __next: true as const })
@@ -47,6 +48,8 @@ export class RequestContext {
   written = false
   /** Close the connection after this response (body left unread, limits exceeded). */
   closeAfter = false
+  /** The detached socket of a WebSocket handshake (upgrade.ts); undefined for every other request. */
+  upgrading: Upgrading | undefined = undefined
   private queryValue: unknown = undefined
   private stateValue: Record<string, unknown> | undefined = undefined
   private callerValue: Caller | undefined = undefined
@@ -64,6 +67,10 @@ export class RequestContext {
   get path(): string {
     const q = this.url.indexOf('?')
     return q === -1 ? this.url : this.url.slice(0, q)
+  }
+
+  get upgrade(): 'websocket' | undefined {
+    return this.upgrading === undefined ? undefined : 'websocket'
   }
 
   get query(): unknown {

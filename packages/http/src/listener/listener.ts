@@ -11,6 +11,7 @@ import { type ListenerOptions, type ResolvedOptions, resolveOptions } from './op
 import { Dispatcher } from './pipeline.js'
 import { rawProblemResponse } from './problem.js'
 import type { Service } from './types.js'
+import { Upgrades } from './upgrade.js'
 import { DOOMED } from './writer.js'
 
 const startChannel = channel('x:http:listener-start')
@@ -35,6 +36,7 @@ const LINGER_MS = 2_000
 export class Listener {
   private readonly options: ResolvedOptions
   private readonly dispatcher: Dispatcher
+  private readonly upgrades: Upgrades
   private services: CompiledService[] = []
   private server: Server | undefined
   private state: State = 'idle'
@@ -45,6 +47,7 @@ export class Listener {
   constructor(options: ListenerOptions) {
     this.options = resolveOptions(options)
     this.dispatcher = new Dispatcher(this.options, new ServiceTable([], this.options))
+    this.upgrades = new Upgrades(this.dispatcher)
   }
 
   /**
@@ -72,6 +75,8 @@ export class Listener {
     const next = this.services.filter((s) => s.source !== service)
     if (next.length === this.services.length) return false
     this.dispatcher.table = new ServiceTable(next, this.options)
+    // Its open WebSocket connections stay open until they close or the Listener stops.
+    for (const s of this.services) if (s.source === service) this.upgrades.retire(s.upgrades)
     this.services = next
     return true
   }
@@ -134,7 +139,10 @@ export class Listener {
 
   private stop(timeout: number): Promise<void> {
     if (this.stopping !== undefined) {
-      if (timeout === 0) this.destroyAll()
+      if (timeout === 0) {
+        this.upgrades.stop(0)
+        this.destroyAll()
+      }
       return this.stopping
     }
     const server = this.server
@@ -144,6 +152,8 @@ export class Listener {
     }
     this.state = 'stopping'
     this.dispatcher.stopping = true
+    // WebSocket peers get close 1001 (within the same timeout), or are cut off at once.
+    this.upgrades.stop(timeout)
     this.stopping = new Promise<void>((resolve) => {
       let forced = 0
       const timer =
@@ -213,6 +223,8 @@ export class Listener {
       socket.once('close', () => this.sockets.delete(socket))
     })
     server.on('clientError', this.onClientError)
+    // HTTP/1.1 upgrades: WebSocket handshakes through the pipeline (upgrade.ts).
+    this.upgrades.serve(server)
     return server
   }
 
