@@ -180,6 +180,9 @@ export class Listener {
         // A response already under way keeps its keep-alive framing: close the connection once it ends.
         const res = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage
         if (res?.headersSent && !res.writableFinished) res.once('finish', () => socket.end())
+        // Connected but never sent a byte (a browser's speculative preconnect): nothing to finish,
+        // and Node counts it as awaiting headers, not idle, so it would hold the stop to its timeout.
+        else if (res == null && socket.bytesRead === 0) socket.destroy()
       }
     })
     return this.stopping
