@@ -189,11 +189,9 @@ describe('gracefulStop', () => {
     const silent = rawSocket(listener.port)
     await silent.connected
     // Wait until the server has the connection (its 'connection' event ran).
-    await new Promise<void>((resolve) => {
-      const probe = rawSocket(listener.port)
-      probe.socket.write('GET /fast HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n')
-      probe.closed.then(resolve)
-    })
+    const probe = rawSocket(listener.port)
+    probe.socket.write('GET /fast HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n')
+    await probe.closed
     await listener.gracefulStop({ timeout: 60_000 })
     await silent.closed
     unsubscribe('x:http:listener-stop', onStop)
