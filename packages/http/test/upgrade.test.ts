@@ -537,6 +537,10 @@ describe('stopping', () => {
     const gate = new Promise<void>((r) => {
       release = r
     })
+    let entered!: () => void
+    const inHandler = new Promise<void>((r) => {
+      entered = r
+    })
     const listener = new Listener({ port: 0, host: '127.0.0.1', logger: { error() {}, warn() {} } })
     listener.attach({
       resources: [
@@ -545,6 +549,7 @@ describe('stopping', () => {
           methods: ['GET'],
           path: '/slow',
           handler: async () => {
+            entered()
             await gate
             return 'ok'
           },
@@ -554,6 +559,7 @@ describe('stopping', () => {
     await listener.start()
     const conn = await rawConnection(listener.port)
     conn.socket.write(`GET /slow HTTP/1.1\r\nHost: x\r\n\r\n${handshake(listener.port, '/ws')}`)
+    await inHandler
     const stopped = listener.gracefulStop({ timeout: 5_000 })
     release()
     await conn.closed
