@@ -9,6 +9,7 @@ export type {
   BalancerTarget,
   OutlierDetectionOptions,
 } from '@x/client-pool'
+export type { WebSocketCaller, WebSocketService } from '@x/websocket'
 export type { ChainStep } from './client/chain.js'
 export type { RequestHeaders, RequestOptions } from './client/client.js'
 export { Client } from './client/client.js'
@@ -100,5 +101,7 @@ export type {
   Service,
   StandardSchemaResult,
   StandardSchemaV1,
+  UpgradeSpec,
   ValueOfType,
+  WebSocketServiceFactory,
 } from './listener/types.js'

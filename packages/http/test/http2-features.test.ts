@@ -7,10 +7,18 @@ import { Readable } from 'node:stream'
 import { brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib'
 import { afterEach, describe, expect, it } from 'vitest'
 import { cert, key } from '../../../test-support/tls.ts'
-import { type Context, HttpResponse, type Resource, resource, type Service } from '../src/index.ts'
+import {
+  type Context,
+  HttpResponse,
+  type Resource,
+  resource,
+  type Service,
+  type WebSocketService,
+} from '../src/index.ts'
 import { encodeEvent } from '../src/listener/sse.ts'
 import { h2connect, h2request } from './helpers/h2.ts'
 import { type Served, serve } from './helpers/serve.ts'
+import { wsPeer } from './helpers/ws.ts'
 
 let server: Served | undefined
 const sessions: Array<{ close(cb?: () => void): void; destroyed: boolean }> = []
@@ -91,6 +99,9 @@ const resources: Resource[] = [
     },
   },
 ]
+const echo: WebSocketService = { onText: (caller, text) => caller.pushText(`echo ${text}`) }
+resources.push({ path: '/ws', upgrade: { service: echo } })
+
 const service: Service = {
   cors: { allowOrigins: [APP], allowMethods: ['GET', 'POST'], maxAge: 600 },
   resources,
@@ -216,5 +227,17 @@ describe.each([
     expect(res.body).toBe('after hints')
     expect(interim.map((h) => h[':status'])).toEqual([103, 102])
     expect(interim[0]?.link).toBe('</style.css>; rel=preload; as=style')
+  })
+
+  it('upgrades an HTTP/1.1 WebSocket handshake on the same port', async () => {
+    const s = await start()
+    const base = tls ? server!.url.replace('http:', 'wss:') : server!.url.replace('http:', 'ws:')
+    const peer = await wsPeer(`${base}/ws`, [], tls ? { rejectUnauthorized: false } : {})
+    peer.ws.send('hi')
+    expect(await peer.message()).toBe('echo hi')
+    peer.ws.close(1000)
+    expect((await peer.closed).code).toBe(1000)
+    // HTTP/2 on the same port still answers.
+    expect((await h2request(s, { ':path': '/note' })).status).toBe(200)
   })
 })

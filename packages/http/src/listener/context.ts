@@ -9,6 +9,7 @@ import type { Dispatcher } from './pipeline.js'
 import { raise } from './problem.js'
 import { type TlsInfo, tlsInfo } from './tls.js'
 import type { Caller, Filter, Next, RespondOutcome } from './types.js'
+import type { Upgrading } from './upgrade.js'
 import { writeInformational } from './writer.js'
 
 /** The value request filters return to pass the request on. */
@@ -60,6 +61,8 @@ export class RequestContext {
   corsDone = false
   /** What the resource's `validators` reported before the handler ran. */
   validators: CurrentValidators | undefined = undefined
+  /** The detached socket of a WebSocket handshake (upgrade.ts); undefined for every other request. */
+  upgrading: Upgrading | undefined = undefined
   private queryValue: unknown = undefined
   private stateValue: Record<string, unknown> | undefined = undefined
   private callerValue: Caller | undefined = undefined
@@ -77,6 +80,10 @@ export class RequestContext {
   get path(): string {
     const q = this.url.indexOf('?')
     return q === -1 ? this.url : this.url.slice(0, q)
+  }
+
+  get upgrade(): 'websocket' | undefined {
+    return this.upgrading === undefined ? undefined : 'websocket'
   }
 
   get query(): unknown {

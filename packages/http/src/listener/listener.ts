@@ -14,6 +14,7 @@ import { Dispatcher } from './pipeline.js'
 import { rawProblemResponse } from './problem.js'
 import { type Http2Front, serveHttp2 } from './protocols.js'
 import type { Service } from './types.js'
+import { Upgrades } from './upgrade.js'
 import { DOOMED } from './writer.js'
 
 const startChannel = channel('x:http:listener-start')
@@ -39,6 +40,7 @@ const LINGER_MS = 2_000
 export class Listener {
   private readonly options: ResolvedOptions
   private readonly dispatcher: Dispatcher
+  private readonly upgrades: Upgrades
   private services: CompiledService[] = []
   private server: Server | undefined
   private state: State = 'idle'
@@ -51,6 +53,7 @@ export class Listener {
   constructor(options: ListenerOptions) {
     this.options = resolveOptions(options)
     this.dispatcher = new Dispatcher(this.options, new ServiceTable([], this.options))
+    this.upgrades = new Upgrades(this.dispatcher)
   }
 
   /**
@@ -78,6 +81,8 @@ export class Listener {
     const next = this.services.filter((s) => s.source !== service)
     if (next.length === this.services.length) return false
     this.dispatcher.table = new ServiceTable(next, this.options)
+    // Its open WebSocket connections stay open until they close or the Listener stops.
+    for (const s of this.services) if (s.source === service) this.upgrades.retire(s.upgrades)
     this.services = next
     return true
   }
@@ -154,7 +159,10 @@ export class Listener {
 
   private stop(timeout: number): Promise<void> {
     if (this.stopping !== undefined) {
-      if (timeout === 0) this.destroyAll()
+      if (timeout === 0) {
+        this.upgrades.stop(0)
+        this.destroyAll()
+      }
       return this.stopping
     }
     const server = this.server
@@ -164,6 +172,8 @@ export class Listener {
     }
     this.state = 'stopping'
     this.dispatcher.stopping = true
+    // WebSocket peers get close 1001 (within the same timeout), or are cut off at once.
+    this.upgrades.stop(timeout)
     this.stopping = new Promise<void>((resolve) => {
       let forced = 0
       const timer =
@@ -193,6 +203,9 @@ export class Listener {
         // A response already under way keeps its keep-alive framing: close the connection once it ends.
         const res = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage
         if (res?.headersSent && !res.writableFinished) res.once('finish', () => socket.end())
+        // Connected but never sent a byte (a browser's speculative preconnect): nothing to finish,
+        // and Node counts it as awaiting headers, not idle, so it would hold the stop to its timeout.
+        else if (res == null && socket.bytesRead === 0) socket.destroy()
       }
       // Event streams never end on their own: end them, and their clients reconnect elsewhere.
       for (const stream of [...this.dispatcher.eventStreams]) stream.stop()
@@ -248,6 +261,8 @@ export class Listener {
       socket.once('close', () => this.sockets.delete(socket))
     })
     server.on('clientError', this.onClientError)
+    // HTTP/1.1 upgrades: WebSocket handshakes through the pipeline (upgrade.ts).
+    this.upgrades.serve(server)
     return server
   }
 

@@ -27,11 +27,14 @@ import type {
   OutgoingResponse,
   RespondOutcome,
 } from './types.js'
+import { type CompiledUpgrade, handOver, type Upgrading } from './upgrade.js'
 import { writeResponse } from './writer.js'
 
 const errorChannel = channel('x:http:listener-error')
 
 const PROBLEM_TYPE = 'application/problem+json'
+
+function NOOP(): void {}
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return typeof v === 'object' && v !== null && typeof (v as PromiseLike<unknown>).then === 'function'
@@ -77,6 +80,21 @@ export class Dispatcher {
     const ctx = new RequestContext(this, req, res, req.url!)
     try {
       this.reject(ctx, error)
+    } catch (e) {
+      this.panic(ctx, e)
+    }
+  }
+
+  /**
+   * A WebSocket handshake Node handed to the `upgrade` event (upgrade.ts): the same pipeline,
+   * on a response bound to the detached socket, which closes after any answer.
+   */
+  onUpgrade(req: IncomingMessage, res: ServerResponse, upgrading: Upgrading): void {
+    const ctx = new RequestContext(this, req, res, req.url!)
+    ctx.upgrading = upgrading
+    ctx.closeAfter = true
+    try {
+      this.dispatch(ctx)
     } catch (e) {
       this.panic(ctx, e)
     }
@@ -304,6 +322,10 @@ export class Dispatcher {
         }
         ctx.headers = h as typeof ctx.headers
       }
+      if (ctx.upgrading !== undefined && r.upgrade !== undefined) {
+        this.upgrade(ctx, r.upgrade)
+        return
+      }
       if (r.produces !== undefined) {
         const accept = req.headers.accept
         const chosen = accept === undefined ? r.produces[0] : negotiate(accept, r.produces)
@@ -434,6 +456,12 @@ export class Dispatcher {
       ctx.closeAfter = true
     }
     this.failOut(ctx, e, ctx.passed)
+  }
+
+  /** A WebSocket handshake passed the filters and the binding: hand its socket over (upgrade.ts). */
+  private upgrade(ctx: RequestContext, u: CompiledUpgrade): void {
+    const out = handOver(ctx, u)
+    if (out !== undefined) this.after(ctx, out, NOOP, (e) => this.failOut(ctx, e, ctx.passed))
   }
 
   private invoke(ctx: RequestContext, r: CompiledResource): void {
