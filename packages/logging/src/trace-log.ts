@@ -479,14 +479,16 @@ class TraceLogImpl implements TraceLog, ExchangeObserver {
     s.headSent = true
     s.connectionId = this.connectionOf(socket)
     let parsed: Headers
-    if (headers.charCodeAt(0) === 0x3a) {
-      s.protocol = 'HTTP/2.0'
-      parsed = parseHeaderLines(headers, 0)
-    } else {
-      const eol = headers.indexOf('\r\n')
-      const first = eol === -1 ? headers : headers.slice(0, eol)
+    // HTTP/1 heads open with the request line; undici's HTTP/2 listing is header lines only,
+    // in the order it built them (regular fields may come before the pseudo-headers).
+    const eol = headers.indexOf('\r\n')
+    const first = eol === -1 ? headers : headers.slice(0, eol)
+    if (first.endsWith(' HTTP/1.1') || first.endsWith(' HTTP/1.0')) {
       s.protocol = first.slice(first.lastIndexOf(' ') + 1)
       parsed = parseHeaderLines(headers, eol === -1 ? headers.length : eol + 2)
+    } else {
+      s.protocol = 'HTTP/2.0'
+      parsed = parseHeaderLines(headers, 0)
     }
     s.requestId = firstValue(parsed, this.requestIdHeader)
     this.emit({ ...this.base(s, 'outbound', 'request'), headers: this.headers(parsed) })

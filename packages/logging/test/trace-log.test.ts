@@ -1,9 +1,14 @@
 import { createServer } from 'node:http'
-import { connect, createServer as createH2Server } from 'node:http2'
+import {
+  connect,
+  createServer as createH2Server,
+  createSecureServer as createSecureH2Server,
+} from 'node:http2'
 import { Readable } from 'node:stream'
 import { Agent, fetch, request } from 'undici'
 import { afterEach, describe, expect, it } from 'vitest'
 import { listen } from '../../../test-support/listen.ts'
+import { cert, key } from '../../../test-support/tls.ts'
 import { isLoggingError, type TraceEntry, traceLog } from '../src/index.ts'
 import { capture } from './helpers/capture.ts'
 
@@ -144,6 +149,27 @@ describe('traceLog, client side (undici diagnostics channels)', () => {
     expect(lines[2]).toMatchObject({ status: 200 })
     expect(lines[3]).toMatchObject({ payload: 'pong', payloadBytes: 14, aborted: false })
     expect(lines.every((e) => e.connectionId === lines[0]!.connectionId)).toBe(true)
+  })
+
+  it('traces undici over HTTP/2 with protocol HTTP/2.0, whatever order undici lists the fields in', async () => {
+    const l = await listen(
+      createSecureH2Server({ key, cert }, (_req, res) => res.end('two')),
+      { secure: true },
+    )
+    cleanups.push(async () => {
+      await l.drained()
+      await l.close()
+    })
+    const dispatcher = new Agent({ allowH2: true, connect: { ca: cert } })
+    cleanups.push(() => dispatcher.close())
+    const cap = capture()
+    const trace = traceLog({ destination: { stream: cap.stream } })
+    cleanups.push(() => trace.close())
+    const res = await request(`${l.url}/h2`, { dispatcher, headers: { 'accept-encoding': 'gzip, deflate' } })
+    expect(await res.body.text()).toBe('two')
+    const lines = parse(await cap.waitFor(3))
+    expect(lines.map((e) => e.protocol)).toEqual(['HTTP/2.0', 'HTTP/2.0', 'HTTP/2.0'])
+    expect(lines[0]!.headers).toMatchObject({ ':method': 'GET', 'accept-encoding': 'gzip, deflate' })
   })
 
   it('traces undici fetch too', async () => {
