@@ -2,7 +2,8 @@
 // its configuration asks for, all undici interceptors over an @x/client-pool dispatcher.
 // Requests are built straight into undici dispatch options: no fetch, no Request objects.
 import { ClientPool, isClientPoolError, type OriginStats } from '@x/client-pool'
-import type { Dispatcher } from 'undici'
+import { buildConnector, type Dispatcher } from 'undici'
+import { useTraceLog } from '../log-options.js'
 import { clientChain, composeOrder } from './chain.js'
 import { ACCEPT_ENCODING } from './decompress.js'
 import { ClientError } from './errors.js'
@@ -19,6 +20,7 @@ import {
 } from './options.js'
 import { type EncodedBody, encodeBody, type RequestBody } from './request-body.js'
 import { type ClientResponse, ResponseHandler } from './response.js'
+import { ClientTrace } from './trace.js'
 
 /** Header values a request may carry. */
 export type RequestHeaders = Readonly<Record<string, string | number | readonly string[] | undefined>>
@@ -78,6 +80,7 @@ export class Client {
   /** Default headers, plus Accept-Encoding when the client decodes. */
   readonly #baseHeaders: string[]
   readonly #decode: boolean
+  readonly #trace: ClientTrace | undefined
   #closed = false
 
   /** Throws `ClientError` (`X_ERR_CLIENT_INVALID_URL` / `X_ERR_CLIENT_INVALID_OPTION`) for a bad URL or option. */
@@ -100,6 +103,9 @@ export class Client {
     this.url = `${this.#origin}${this.#basePath}`
 
     const pc = config.poolConfig
+    // Tracing needs to know this Client's connections: then the Client makes the connector.
+    const trace = options?.traceLog === undefined ? undefined : clientTrace(options.traceLog, config)
+    this.#trace = trace
     try {
       this.#pool = new ClientPool({
         ...pc,
@@ -109,10 +115,15 @@ export class Client {
         headersTimeout: config.headersTimeout,
         bodyTimeout: config.bodyTimeout,
         maxHeaderSize: config.maxHeaderSize,
-        ...(config.secureSocket === undefined ? {} : { tls: config.secureSocket }),
+        ...(trace !== undefined
+          ? { connector: trace.connector }
+          : config.secureSocket === undefined
+            ? {}
+            : { tls: config.secureSocket }),
         ...(config.proxy === undefined ? {} : { proxy: config.proxy }),
       })
     } catch (err) {
+      void trace?.close()
       if (isClientPoolError(err, 'X_ERR_POOL_INVALID_OPTION')) {
         const o = err.option ?? ''
         const option = o === 'tls' ? 'secureSocket' : o.startsWith('proxy') ? o : `poolConfig.${o}`
@@ -234,11 +245,12 @@ export class Client {
     }
   }
 
-  /** Stops taking requests, lets running ones finish, then closes every connection. */
+  /** Stops taking requests, lets running ones finish, then closes every connection (and a trace log it built). */
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
     await this.#pool.close()
+    await this.#trace?.close()
   }
 
   #method(method: string): string {
@@ -389,6 +401,25 @@ export class Client {
       handler.onResponseError(null, err as Error)
     }
     return handler.promise
+  }
+}
+
+/** The Client's trace log (built or shared) over a connector like the pool's own, which marks its sockets. */
+function clientTrace(value: unknown, config: ResolvedClientOptions): ClientTrace {
+  let base: buildConnector.connector
+  try {
+    base = buildConnector({
+      ...(config.secureSocket as buildConnector.BuildOptions | undefined),
+      allowH2: config.httpVersion === '2',
+      timeout: config.connectTimeout,
+    })
+  } catch (cause) {
+    throw invalidOption('secureSocket', 'was refused by the TLS connector', cause)
+  }
+  try {
+    return new ClientTrace(useTraceLog(value), base)
+  } catch (cause) {
+    throw invalidOption('traceLog', (cause as Error).message, cause)
   }
 }
 

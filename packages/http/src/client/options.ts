@@ -1,6 +1,7 @@
 // Client options: types with their defaults, and eager validation. A bad value is a
 // ClientError `X_ERR_CLIENT_INVALID_OPTION` naming the option, thrown by the constructor.
 import type { HttpVersion, KeepAlivePolicy, PoolTlsOptions, ProxyOptions } from '@x/client-pool'
+import type { TraceLog, TraceLogOptions } from '@x/logging'
 import { ClientError } from './errors.js'
 import { isFieldValue, isToken } from './internal/headers.js'
 
@@ -104,6 +105,12 @@ export interface ClientOptions {
   secureSocket?: PoolTlsOptions
   /** Headers sent with every request (a request's own header of the same name replaces one). */
   headers?: Readonly<Record<string, string>>
+  /**
+   * Trace entries for this Client's requests (undici's diagnostics channels, filtered to its
+   * own connections): `@x/logging` `traceLog()` options (closed with the Client) or a shared
+   * `TraceLog` (left open). @defaultValue none
+   */
+  traceLog?: TraceLogOptions | TraceLog
 }
 
 /** Retry settings after defaults. */
@@ -309,6 +316,7 @@ const KNOWN = [
   'forwarded',
   'secureSocket',
   'headers',
+  'traceLog',
 ] as const
 
 /** Applies defaults and validates; pool and proxy options are checked again by the pool. */

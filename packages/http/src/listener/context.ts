@@ -4,6 +4,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
 import { parseParams, queryString } from './binding.js'
 import type { CompiledResource, CompiledService } from './compile.js'
+import type { LoggedExchange } from './exchange-log.js'
 import type { Dispatcher } from './pipeline.js'
 import { raise } from './problem.js'
 import type { Caller, Filter, Next, RespondOutcome } from './types.js'
@@ -47,6 +48,9 @@ export class RequestContext {
   written = false
   /** Close the connection after this response (body left unread, limits exceeded). */
   closeAfter = false
+  /** The access log's record of this exchange, when the Listener writes one (writer.ts fills in the body). */
+  exchange: LoggedExchange | undefined = undefined
+  private requestIdValue: string | undefined = undefined
   private queryValue: unknown = undefined
   private stateValue: Record<string, unknown> | undefined = undefined
   private callerValue: Caller | undefined = undefined
@@ -79,6 +83,21 @@ export class RequestContext {
   /** Binding sets the converted query here. */
   setQuery(value: unknown): void {
     this.queryValue = value
+  }
+
+  /** From the request's id header when it is safe to log, else generated; made on first use. */
+  get requestId(): string | undefined {
+    let id = this.requestIdValue
+    if (id === undefined) {
+      id = this.dispatcher.requestIdOf(this.request)
+      this.requestIdValue = id
+    }
+    return id
+  }
+
+  /** The header request ids travel in (for `Client.forward()`); undefined when ids are off. */
+  get requestIdHeader(): string | undefined {
+    return this.dispatcher.requestIds?.header
   }
 
   get state(): Record<string, unknown> {

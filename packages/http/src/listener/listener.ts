@@ -41,6 +41,7 @@ export class Listener {
   private readonly sockets = new Set<Socket>()
   private readonly answered = new WeakSet<Socket>()
   private stopping: Promise<void> | undefined
+  private logsClosed = false
 
   constructor(options: ListenerOptions) {
     this.options = resolveOptions(options)
@@ -91,6 +92,8 @@ export class Listener {
     const server = this.createServer()
     this.server = server
     try {
+      // A log file that cannot be opened fails start() rather than every line after it.
+      for (const log of this.options.ownedLogs) if ('ready' in log) await log.ready()
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject)
         server.listen(this.options.port, this.options.host, () => {
@@ -101,6 +104,7 @@ export class Listener {
     } catch (e) {
       this.state = 'stopped'
       this.server = undefined
+      await this.closeLogs()
       throw configError(
         'X_ERR_HTTP_LISTEN_FAILED',
         `could not listen on ${this.options.host ?? '*'}:${this.options.port}`,
@@ -140,7 +144,7 @@ export class Listener {
     const server = this.server
     if (this.state !== 'started' || server === undefined) {
       this.state = 'stopped'
-      return Promise.resolve()
+      return this.closeLogs()
     }
     this.state = 'stopping'
     this.dispatcher.stopping = true
@@ -158,7 +162,8 @@ export class Listener {
         this.state = 'stopped'
         if (stopChannel.hasSubscribers)
           stopChannel.publish({ listener: this, graceful: timeout !== 0, forced })
-        resolve()
+        // Every exchange has ended, so every line is written: flush and close the logs.
+        void this.closeLogs().then(resolve)
       })
       if (timeout === 0) {
         forced = this.sockets.size
@@ -173,6 +178,24 @@ export class Listener {
       }
     })
     return this.stopping
+  }
+
+  /** Closes the logs the Listener built (once); a failure to close is reported, never thrown. */
+  private closeLogs(): Promise<void> {
+    const logs = this.options.ownedLogs
+    if (logs.length === 0 || this.logsClosed) return Promise.resolve()
+    this.logsClosed = true
+    return Promise.all(
+      logs.map((log) =>
+        log.close().catch((err: unknown) => {
+          try {
+            this.options.logger.error({ err }, 'closing a log failed')
+          } catch {
+            // A failing logger must not fail the stop.
+          }
+        }),
+      ),
+    ).then(() => {})
   }
 
   private destroyAll(): void {

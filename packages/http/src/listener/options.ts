@@ -1,7 +1,10 @@
 // Listener options: their types, documented defaults, and eager validation. Defaults are
 // chosen for a server on the open internet (slowloris, oversized input), not for a benchmark.
 
+import type { AccessLog, AccessLogOptions, TraceLog, TraceLogOptions } from '@x/logging'
 import { configError } from '../errors.js'
+import { type UsedLog, useAccessLog, useTraceLog } from '../log-options.js'
+import { type RequestIdOptions, type ResolvedRequestId, resolveRequestId } from './request-id.js'
 import type { ChunkingPolicy, Filter, KeepAlivePolicy } from './types.js'
 
 /** Where the Listener reports handler failures (pino-compatible: `logger.error(obj, msg)`). */
@@ -44,6 +47,18 @@ export interface ListenerOptions {
   chunking?: ChunkingPolicy
   /** Where 500s and other failures are logged. @defaultValue a logger writing to `console.error` */
   logger?: ListenerLogger
+  /**
+   * An access log line per exchange: `@x/logging` `accessLog()` options (the Listener opens it
+   * and closes it when it stops) or an `AccessLog` built by the caller (left open). @defaultValue none
+   */
+  accessLog?: AccessLogOptions | AccessLog
+  /**
+   * Trace entries for every request and response: `@x/logging` `traceLog()` options (built with
+   * `client: false` unless given; closed on stop) or a `TraceLog` (left open). @defaultValue none
+   */
+  traceLog?: TraceLogOptions | TraceLog
+  /** Request ids on `ctx.requestId`, in the logs and, with `echo`, in the response; `false` turns them off. @defaultValue on, not echoed */
+  requestId?: boolean | RequestIdOptions
 }
 
 /** Options after defaults: what the Listener runs with. */
@@ -64,6 +79,11 @@ export interface ResolvedOptions {
   readonly keepAlive: KeepAlivePolicy
   readonly chunking: ChunkingPolicy
   readonly logger: ListenerLogger
+  readonly requestId: ResolvedRequestId | undefined
+  readonly accessLog: AccessLog | undefined
+  readonly traceLog: TraceLog | undefined
+  /** The logs the Listener built from options: it waits for them on start and closes them on stop. */
+  readonly ownedLogs: ReadonlyArray<AccessLog | TraceLog>
 }
 
 const consoleLogger: ListenerLogger = {
@@ -92,6 +112,9 @@ const KNOWN = new Set([
   'keepAlive',
   'chunking',
   'logger',
+  'accessLog',
+  'traceLog',
+  'requestId',
 ])
 
 const POLICIES = ['AUTO', 'ALWAYS', 'NEVER'] as const
@@ -180,7 +203,8 @@ export function resolveOptions(options: ListenerOptions): ResolvedOptions {
   ) {
     throw configError('X_ERR_HTTP_INVALID_OPTION', 'logger must have error() and warn() functions')
   }
-  return {
+  const requestId = resolveRequestId(o.requestId)
+  const base = {
     port,
     host: host as string | undefined,
     filters: checkFilters(o.filters, 'Listener'),
@@ -197,5 +221,32 @@ export function resolveOptions(options: ListenerOptions): ResolvedOptions {
     keepAlive: policy<KeepAlivePolicy>(o.keepAlive, 'keepAlive', 'AUTO'),
     chunking: policy<ChunkingPolicy>(o.chunking, 'chunking', 'AUTO'),
     logger: logger as ListenerLogger,
+  }
+  // Logs last: building one may open a file, so every other option is checked first.
+  return { ...base, requestId, ...logs(o) }
+}
+
+/** The access and trace logs of the options; their errors become `X_ERR_HTTP_INVALID_OPTION` with the cause. */
+function logs(o: Record<string, unknown>) {
+  const access = log(o.accessLog, 'accessLog', useAccessLog)
+  let trace: UsedLog<TraceLog> | undefined
+  try {
+    trace = log(o.traceLog, 'traceLog', useTraceLog)
+  } catch (e) {
+    if (access?.owned === true) void access.log.close()
+    throw e
+  }
+  const ownedLogs: Array<AccessLog | TraceLog> = []
+  if (access?.owned === true) ownedLogs.push(access.log)
+  if (trace?.owned === true) ownedLogs.push(trace.log)
+  return { accessLog: access?.log, traceLog: trace?.log, ownedLogs }
+}
+
+function log<L>(value: unknown, name: string, use: (v: unknown) => UsedLog<L>): UsedLog<L> | undefined {
+  if (value === undefined) return undefined
+  try {
+    return use(value)
+  } catch (e) {
+    throw configError('X_ERR_HTTP_INVALID_OPTION', `${name}: ${(e as Error).message}`, e)
   }
 }

@@ -11,9 +11,11 @@ import { bindParam, convertPath, headerList, parseParams, queryString } from './
 import { checkContentType, convertBody, hasBody, readBody, streamBody, validateBody } from './body.js'
 import type { CompiledResource, ServiceTable } from './compile.js'
 import { NEXT, RequestContext } from './context.js'
+import { ExchangeLog } from './exchange-log.js'
 import { negotiate, parseContentType } from './media.js'
 import type { ResolvedOptions } from './options.js'
 import { raise, toProblem } from './problem.js'
+import { isSafeRequestId, RequestIdGenerator, type ResolvedRequestId } from './request-id.js'
 import { HttpResponse } from './response.js'
 import type {
   ChunkingPolicy,
@@ -38,6 +40,12 @@ export class Dispatcher {
   stopping = false
   readonly keepAlive: KeepAlivePolicy
   readonly chunking: ChunkingPolicy
+  /** Request ids, when on; `echoHeader` names the response header they are echoed in. */
+  readonly requestIds: ResolvedRequestId | undefined
+  readonly echoHeader: string | undefined
+  /** The logging hook (and request-context link), when access or trace logs or request ids are on. */
+  readonly exchanges: ExchangeLog | undefined
+  private readonly ids = new RequestIdGenerator()
   private readonly maxUriLength: number
   private readonly maxRawHeaders: number
 
@@ -50,17 +58,44 @@ export class Dispatcher {
     this.chunking = options.chunking
     this.maxUriLength = options.maxUriLength
     this.maxRawHeaders = options.maxHeaderCount * 2
+    const ids = options.requestId
+    this.requestIds = ids
+    this.echoHeader = ids?.echo === true ? ids.header : undefined
+    this.exchanges =
+      ids === undefined && options.accessLog === undefined && options.traceLog === undefined
+        ? undefined
+        : new ExchangeLog(options.accessLog, options.traceLog, (ctx, e) => this.report(ctx, e))
   }
 
-  /** The `request` (and `checkContinue`) listener of the Node server. */
+  /** The `request` (and `checkContinue`) listener of the Node server; protocol adapters call it too. */
   readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const ctx = new RequestContext(this, req, res, req.url!)
+    if (this.exchanges !== undefined) this.exchanges.begin(ctx)
     try {
       this.dispatch(ctx)
     } catch (e) {
       // Only a fault of the Listener itself lands here: never let it reach Node's parser.
       this.panic(ctx, e)
     }
+  }
+
+  /** The request id of `req` (see request-id.ts); undefined when request ids are off. */
+  requestIdOf(req: IncomingMessage): string | undefined {
+    const cfg = this.requestIds
+    if (cfg === undefined) return undefined
+    if (cfg.fromRequest) {
+      const v = req.headers[cfg.header]
+      if (typeof v === 'string' && isSafeRequestId(v, cfg.maxLength)) return v
+    }
+    if (cfg.generate !== undefined) {
+      try {
+        const id = cfg.generate()
+        if (typeof id === 'string') return id
+      } catch {
+        // A failing generator falls back to the built-in one rather than failing the request.
+      }
+    }
+    return this.ids.next()
   }
 
   private dispatch(ctx: RequestContext): void {

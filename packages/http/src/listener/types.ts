@@ -185,6 +185,11 @@ export interface Context<S extends ContextShape = ContextShape> {
   readonly template: string | undefined
   /** The media type chosen from the resource's `produces` by the request's `Accept`. */
   readonly mediaType: string | undefined
+  /**
+   * This exchange's id, shared by its access and trace lines: the request's `X-Request-Id` when
+   * it is safe to log, else a generated one; undefined with `requestId: false`.
+   */
+  readonly requestId: string | undefined
   /** The value a request filter returns to pass the request on. */
   next(): Next
 }

@@ -70,6 +70,12 @@ function applyKeepAlive(ctx: RequestContext): void {
   }
 }
 
+/** Echoes the request id in its response header, when the Listener is asked to. */
+function echoRequestId(ctx: RequestContext): void {
+  const name = ctx.dispatcher.echoHeader
+  if (name !== undefined) ctx.res.setHeader(name, ctx.requestId!)
+}
+
 function lowerCased(headers: OutgoingHeaders | undefined): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {}
   if (headers === undefined) return out
@@ -123,6 +129,8 @@ export function writeResponse(
   ctx.written = true
   if (res.destroyed || res.writableEnded) return true
   applyKeepAlive(ctx)
+  echoRequestId(ctx)
+  if (ctx.exchange !== undefined) ctx.exchange.payload = payload
   if (ctx.mediaType !== undefined && type !== undefined) type = ctx.mediaType
   const chunking = ctx.resource?.chunking ?? ctx.dispatcher.chunking
   if (headers === undefined && chunking !== 'ALWAYS' && !bodyless(status)) {
@@ -175,6 +183,7 @@ function writeStream(
     return
   }
   applyKeepAlive(ctx)
+  echoRequestId(ctx)
   const h = lowerCased(headers)
   if (h[CONTENT_TYPE] === undefined) h[CONTENT_TYPE] = ctx.mediaType ?? BYTES_TYPE
   const chunking = ctx.resource?.chunking ?? ctx.dispatcher.chunking
@@ -186,6 +195,7 @@ function writeStream(
         if (res.destroyed) return
         delete h[TRANSFER_ENCODING]
         h[CONTENT_LENGTH] = buf.length
+        if (ctx.exchange !== undefined) ctx.exchange.payload = buf
         res.writeHead(status, h)
         res.end(buf)
       },
@@ -207,6 +217,7 @@ function writeStream(
     delete h[CONTENT_LENGTH]
   }
   res.writeHead(status, h)
+  if (ctx.exchange !== undefined) ctx.exchange.streaming()
   pipeline(toReadable(body), res, (err) => {
     if (err) ctx.dispatcher.streamFailed(ctx, err)
   })
