@@ -144,6 +144,27 @@ describe('request ids', () => {
     expect((await s.fetch('/own', { headers: { 'x-request-id': 'r' } })).headers['x-request-id']).toBe('mine')
   })
 
+  it("puts the request id in the Listener's error log, next to the failure", async () => {
+    const s = await served(
+      {
+        resources: [
+          {
+            methods: ['GET'],
+            path: '/crash',
+            handler: () => {
+              throw new Error('boom')
+            },
+          },
+        ],
+      },
+      { requestId: { echo: true } },
+    )
+    const res = await s.fetch('/crash')
+    expect(res.status).toBe(500)
+    expect(s.logger.errors).toHaveLength(1)
+    expect(s.logger.errors[0]!.obj.requestId).toBe(res.headers['x-request-id'])
+  })
+
   it('turns off with requestId: false', async () => {
     const s = await served(echo, { requestId: false })
     const res = await s.fetch('/id', { headers: { 'x-request-id': 'abc' } })

@@ -577,7 +577,7 @@ export class Dispatcher {
   private report(ctx: RequestContext, error: unknown): void {
     try {
       this.options.logger.error(
-        { err: error, method: ctx.method, url: ctx.url, template: ctx.template },
+        { err: error, method: ctx.method, url: ctx.url, template: ctx.template, requestId: ctx.requestId },
         'request failed',
       )
     } catch {
