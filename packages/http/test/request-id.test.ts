@@ -1,3 +1,4 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { createServer, type IncomingHttpHeaders } from 'node:http'
 import { Readable } from 'node:stream'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -83,6 +84,17 @@ describe('request ids', () => {
     const body = JSON.parse(res.slice(res.indexOf('\r\n\r\n') + 4)) as { id: string }
     expect(body.id).toMatch(GENERATED)
     expect(res).toContain(`\r\nx-request-id: ${body.id}\r\n`)
+  })
+
+  it('reports a refused id on x:http:listener-request-id-refused', async () => {
+    const refused: unknown[] = []
+    const onRefused = (m: unknown) => refused.push((m as { value: unknown }).value)
+    subscribe('x:http:listener-request-id-refused', onRefused)
+    cleanups.push(() => unsubscribe('x:http:listener-request-id-refused', onRefused))
+    const s = await served(echo)
+    await s.fetch('/id', { headers: { 'x-request-id': 'fine-1' } })
+    await s.fetch('/id', { headers: { 'x-request-id': 'not fine' } })
+    expect(refused).toEqual(['not fine'])
   })
 
   it('replaces a repeated X-Request-Id (joined with ", " by Node) by a generated one', async () => {

@@ -27,6 +27,7 @@ import type {
 import { writeResponse } from './writer.js'
 
 const errorChannel = channel('x:http:listener-error')
+const refusedIdChannel = channel('x:http:listener-request-id-refused')
 
 const PROBLEM_TYPE = 'application/problem+json'
 
@@ -85,7 +86,11 @@ export class Dispatcher {
     if (cfg === undefined) return undefined
     if (cfg.fromRequest) {
       const v = req.headers[cfg.header]
-      if (typeof v === 'string' && isSafeRequestId(v, cfg.maxLength)) return v
+      if (typeof v === 'string') {
+        if (isSafeRequestId(v, cfg.maxLength)) return v
+        // Too long, or characters that could forge or break a log line: replaced, and reported.
+        if (refusedIdChannel.hasSubscribers) refusedIdChannel.publish({ request: req, value: v })
+      }
     }
     if (cfg.generate !== undefined) {
       try {
