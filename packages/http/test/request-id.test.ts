@@ -90,7 +90,9 @@ describe('request ids', () => {
     const refused: unknown[] = []
     const onRefused = (m: unknown) => refused.push((m as { value: unknown }).value)
     subscribe('x:http:listener-request-id-refused', onRefused)
-    cleanups.push(() => unsubscribe('x:http:listener-request-id-refused', onRefused))
+    cleanups.push(() => {
+      unsubscribe('x:http:listener-request-id-refused', onRefused)
+    })
     const s = await served(echo)
     await s.fetch('/id', { headers: { 'x-request-id': 'fine-1' } })
     await s.fetch('/id', { headers: { 'x-request-id': 'not fine' } })
