@@ -221,6 +221,14 @@ function piece(attr: string, option: string): Piece {
   throw invalidOption(option, `unknown access-log attribute ${JSON.stringify(attr)}`)
 }
 
+/** Whether a (valid) format reads a record's `durationMs` or `startTime`. */
+export function formatUsesTime(format: AccessLogFormat): boolean {
+  if (format === 'json') return true
+  if (format === 'combined' || format === 'common') return false
+  const attributes = Array.isArray(format) ? format : (format as { attributes: readonly string[] }).attributes
+  return attributes.includes('request_time') || attributes.includes('date_time')
+}
+
 /** Compiles a format option into a line formatter; throws `X_ERR_LOGGING_INVALID_OPTION` for an unknown one. */
 export function compileFormat(format: unknown, option = 'format'): LineFormatter {
   if (format === 'combined') return combined

@@ -438,6 +438,25 @@ describe('accessLog fields', () => {
   })
 })
 
+describe('accessLog timed', () => {
+  it.each([
+    { name: 'combined', format: 'combined', timed: false },
+    { name: 'common', format: 'common', timed: false },
+    { name: 'json', format: 'json', timed: true },
+    { name: 'attributes without times', format: ['ip', 'status'], timed: false },
+    { name: 'attributes with request_time', format: ['ip', 'request_time'], timed: true },
+    {
+      name: 'json-style attributes with date_time',
+      format: { attributes: ['date_time'], style: 'json' },
+      timed: true,
+    },
+  ])('says whether $name reads durations or arrival times: $timed', ({ format, timed }) => {
+    const log = accessLog({ format: format as never, destination: { stream: { write() {} } } })
+    cleanups.push(() => log.close())
+    expect(log.timed).toBe(timed)
+  })
+})
+
 describe('accessLog options', () => {
   it.each([
     { name: 'unknown format', options: { format: 'apache' } },
