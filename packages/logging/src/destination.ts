@@ -257,6 +257,9 @@ class BoomSink implements Sink {
 
   reopen(): void {
     if (this.closed || this.boom.destroyed || this.boom.file === null) return
+    // Lines logged before the signal belong to the file being rotated away, as nginx flushes
+    // its buffers before reopening: hand them over first (sonic-boom reopens once they are written).
+    this.handOver()
     try {
       this.boom.reopen()
       if (reopenChannel.hasSubscribers) reopenChannel.publish({ destination: this.label })
