@@ -49,6 +49,7 @@ export class Listener {
   private stopping: Promise<void> | undefined
   private http2: Http2Front | undefined
   private detachTls: (() => void) | undefined
+  private logsClosed = false
 
   constructor(options: ListenerOptions) {
     this.options = resolveOptions(options)
@@ -115,6 +116,8 @@ export class Listener {
     const server = this.createServer()
     this.server = server
     try {
+      // A log file that cannot be opened fails start() rather than every line after it.
+      for (const log of this.options.ownedLogs) if ('ready' in log) await log.ready()
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject)
         server.listen(this.options.port, this.options.host, () => {
@@ -126,6 +129,7 @@ export class Listener {
       this.state = 'stopped'
       this.server = undefined
       this.detachTls?.()
+      await this.closeLogs()
       throw configError(
         'X_ERR_HTTP_LISTEN_FAILED',
         `could not listen on ${this.options.host ?? '*'}:${this.options.port}`,
@@ -168,7 +172,7 @@ export class Listener {
     const server = this.server
     if (this.state !== 'started' || server === undefined) {
       this.state = 'stopped'
-      return Promise.resolve()
+      return this.closeLogs()
     }
     this.state = 'stopping'
     this.dispatcher.stopping = true
@@ -188,7 +192,8 @@ export class Listener {
         this.state = 'stopped'
         if (stopChannel.hasSubscribers)
           stopChannel.publish({ listener: this, graceful: timeout !== 0, forced })
-        resolve()
+        // Every exchange has ended, so every line is written: flush and close the logs.
+        void this.closeLogs().then(resolve)
       })
       if (timeout === 0) {
         forced = this.sockets.size
@@ -211,6 +216,24 @@ export class Listener {
       for (const stream of [...this.dispatcher.eventStreams]) stream.stop()
     })
     return this.stopping
+  }
+
+  /** Closes the logs the Listener built (once); a failure to close is reported, never thrown. */
+  private closeLogs(): Promise<void> {
+    const logs = this.options.ownedLogs
+    if (logs.length === 0 || this.logsClosed) return Promise.resolve()
+    this.logsClosed = true
+    return Promise.all(
+      logs.map((log) =>
+        log.close().catch((err: unknown) => {
+          try {
+            this.options.logger.error({ err }, 'closing a log failed')
+          } catch {
+            // A failing logger must not fail the stop.
+          }
+        }),
+      ),
+    ).then(() => {})
   }
 
   private destroyAll(): void {

@@ -15,9 +15,11 @@ import type { CompiledResource, CompiledService, ServiceTable } from './compile.
 import type { CompressionPlan } from './compression.js'
 import { NEXT, RequestContext } from './context.js'
 import { preflightHeaders } from './cors.js'
+import { ExchangeLog } from './exchange-log.js'
 import { negotiate, parseContentType } from './media.js'
 import type { ResolvedOptions } from './options.js'
 import { raise, toProblem } from './problem.js'
+import { isSafeRequestId, RequestIdGenerator, type ResolvedRequestId } from './request-id.js'
 import { HttpResponse } from './response.js'
 import type { EventStreamWriter } from './sse.js'
 import type {
@@ -31,6 +33,7 @@ import { type CompiledUpgrade, handOver, type Upgrading } from './upgrade.js'
 import { writeResponse } from './writer.js'
 
 const errorChannel = channel('x:http:listener-error')
+const refusedIdChannel = channel('x:http:listener-request-id-refused')
 
 const PROBLEM_TYPE = 'application/problem+json'
 
@@ -49,6 +52,12 @@ export class Dispatcher {
   readonly compression: CompressionPlan
   /** Open Server-Sent Event streams: ended on graceful stop. */
   readonly eventStreams = new Set<EventStreamWriter>()
+  /** Request ids, when on; `echoHeader` names the response header they are echoed in. */
+  readonly requestIds: ResolvedRequestId | undefined
+  readonly echoHeader: string | undefined
+  /** The logging hook (and request-context link), when access or trace logs or request ids are on. */
+  readonly exchanges: ExchangeLog | undefined
+  private readonly ids = new RequestIdGenerator()
   private readonly maxUriLength: number
   private readonly maxRawHeaders: number
 
@@ -62,11 +71,19 @@ export class Dispatcher {
     this.compression = options.compression
     this.maxUriLength = options.maxUriLength
     this.maxRawHeaders = options.maxHeaderCount * 2
+    const ids = options.requestId
+    this.requestIds = ids
+    this.echoHeader = ids?.echo === true ? ids.header : undefined
+    this.exchanges =
+      ids === undefined && options.accessLog === undefined && options.traceLog === undefined
+        ? undefined
+        : new ExchangeLog(options.accessLog, options.traceLog, (ctx, e) => this.report(ctx, e))
   }
 
-  /** The `request` (and `checkContinue`) listener of the Node server. */
+  /** The `request` (and `checkContinue`) listener of the Node server; protocol adapters call it too. */
   readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const ctx = new RequestContext(this, req, res, req.url!)
+    if (this.exchanges !== undefined) this.exchanges.begin(ctx)
     try {
       this.dispatch(ctx)
     } catch (e) {
@@ -78,6 +95,7 @@ export class Dispatcher {
   /** Answers a request a protocol adapter refused before the pipeline (an HTTP/2 header list over the limit). */
   rejectRequest(req: IncomingMessage, res: ServerResponse, error: HttpError): void {
     const ctx = new RequestContext(this, req, res, req.url!)
+    if (this.exchanges !== undefined) this.exchanges.begin(ctx)
     try {
       this.reject(ctx, error)
     } catch (e) {
@@ -98,6 +116,29 @@ export class Dispatcher {
     } catch (e) {
       this.panic(ctx, e)
     }
+  }
+
+  /** The request id of `req` (see request-id.ts); undefined when request ids are off. */
+  requestIdOf(req: IncomingMessage): string | undefined {
+    const cfg = this.requestIds
+    if (cfg === undefined) return undefined
+    if (cfg.fromRequest) {
+      const v = req.headers[cfg.header]
+      if (typeof v === 'string') {
+        if (isSafeRequestId(v, cfg.maxLength)) return v
+        // Too long, or characters that could forge or break a log line: replaced, and reported.
+        if (refusedIdChannel.hasSubscribers) refusedIdChannel.publish({ request: req, value: v })
+      }
+    }
+    if (cfg.generate !== undefined) {
+      try {
+        const id = cfg.generate()
+        if (typeof id === 'string') return id
+      } catch {
+        // A failing generator falls back to the built-in one rather than failing the request.
+      }
+    }
+    return this.ids.next()
   }
 
   private dispatch(ctx: RequestContext): void {
@@ -707,7 +748,7 @@ export class Dispatcher {
   report(ctx: RequestContext, error: unknown): void {
     try {
       this.options.logger.error(
-        { err: error, method: ctx.method, url: ctx.url, template: ctx.template },
+        { err: error, method: ctx.method, url: ctx.url, template: ctx.template, requestId: ctx.requestId },
         'request failed',
       )
     } catch {

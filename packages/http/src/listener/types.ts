@@ -221,6 +221,11 @@ export interface Context<S extends ContextShape = ContextShape> {
    * response on a connection that then closes. `undefined` for every other request.
    */
   readonly upgrade: 'websocket' | undefined
+  /**
+   * This exchange's id, shared by its access and trace lines: the request's `X-Request-Id` when
+   * it is safe to log, else a generated one; undefined with `requestId: false`.
+   */
+  readonly requestId: string | undefined
   /** The value a request filter returns to pass the request on. */
   next(): Next
 }
