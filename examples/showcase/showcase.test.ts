@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { WebSocket } from 'ws'
 import { type Program, startProgram } from '../../test-support/program.ts'
 
 const run = promisify(execFile)
@@ -50,6 +51,42 @@ describe('showcase', () => {
     expect(res.statusCode).toBe(201)
     expect(res.headers['content-type']).toBe('text/plain; charset=utf-8')
     expect(await res.body.text()).toBe("Hello, World! I'm Bob. How are you?")
+  })
+
+  it('prints the WebSocket echo address and echoes text and binary on the same port', async () => {
+    const printed = program
+      .output()
+      .match(/WebSocket echo on the same port: (ws:\/\/localhost:\d+\/ws\/echo)/)
+    expect(printed).not.toBeNull()
+    const ws = new WebSocket(printed![1]!.replace('localhost', '127.0.0.1'))
+    const messages: Array<{ data: Buffer; binary: boolean }> = []
+    const received = (n: number) =>
+      new Promise<void>((resolve) => {
+        const check = () => {
+          if (messages.length >= n) resolve()
+        }
+        ws.on('message', (data: Buffer, binary: boolean) => {
+          messages.push({ data, binary })
+          check()
+        })
+        check()
+      })
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve)
+      ws.once('error', reject)
+    })
+    const both = received(2)
+    ws.send('hello, echo')
+    ws.send(Buffer.from([1, 2, 3]))
+    await both
+    expect(messages[0]).toEqual({ data: Buffer.from('hello, echo'), binary: false })
+    expect(messages[1]).toEqual({ data: Buffer.from([1, 2, 3]), binary: true })
+    // HTTP keeps working on the port while the WebSocket is open.
+    const res = await request(`${base}/helloWorld/Eve`, { method: 'POST', body: 'Hi.' })
+    expect(await res.body.text()).toBe("Hello, World! I'm Eve. Hi.")
+    const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)))
+    ws.close(1000)
+    expect(await closed).toBe(1000)
   })
 
   it('answers curl with 405 and Allow for another method', async () => {

@@ -9,6 +9,9 @@ const peers: Record<string, () => Promise<{ start: StartPeer }>> = {
   hono: () => import('./peers/hono.ts'),
   express: () => import('./peers/express.ts'),
   listener: () => import('./peers/listener.ts'),
+  'listener-access-log': () => import('./peers/listener-access-log.ts'),
+  'listener-attach': () => import('./peers/listener-attach.ts'),
+  'fastify-logging': () => import('./peers/fastify-logging.ts'),
 }
 const load = name === undefined ? undefined : peers[name]
 if (load === undefined) {

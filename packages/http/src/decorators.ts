@@ -2,9 +2,10 @@
 // decorators. Importing this module installs a `Symbol.metadata` shim on runtimes without it
 // (Node 20), which is why this entry point is listed in the package's `sideEffects`.
 
+import type { WebSocketService } from '@x/websocket'
 import { configError } from './errors.js'
 import { type DecoratedResource, RESOURCES_KEY, SERVICE_KEY } from './listener/metadata.js'
-import type { Resource, ResourceContext, Service } from './listener/types.js'
+import type { ResourceContext, Service } from './listener/types.js'
 
 // The registered symbol esbuild's decorator helpers fall back to, so classes compiled by
 // esbuild (tsx, vite, tsup) and by tsc agree on where their metadata lives.
@@ -15,8 +16,19 @@ if ((Symbol as { metadata?: symbol }).metadata === undefined) {
 /** Options of {@link ServiceConfig}: a service's settings, without its resources. */
 export type ServiceConfigOptions = Omit<Service, 'resources'>
 
-/** Options of {@link ResourceConfig}: a resource's settings, without its handler (the method is the handler). */
-export type ResourceConfigOptions = Omit<Resource, 'handler'>
+/**
+ * Options of {@link ResourceConfig}: a resource's settings, without its handler (the method is
+ * the handler). With an `upgrade` that names no `service`, the method is the upgrade resource
+ * of Ballerina instead: it returns the WebSocket service of each connection.
+ */
+export type ResourceConfigOptions = DecoratedResource['config']
+
+/** What a decorated method returns: a WebSocket service when it makes the service of an upgrade. */
+export type ResourceMethodResult<C> = C extends { readonly upgrade: infer U }
+  ? U extends { readonly service: unknown }
+    ? unknown
+    : WebSocketService | PromiseLike<WebSocketService>
+  : unknown
 
 /** The context type a `@ResourceConfig(config)` method receives. */
 export type ResourceConfigContext<C> = ResourceContext<
@@ -52,8 +64,11 @@ export function ResourceConfig<const C extends ResourceConfigOptions>(config: C)
     throw configError('X_ERR_HTTP_INVALID_SERVICE', '@ResourceConfig needs a path')
   }
   return <This>(
-    _target: (this: This, ctx: ResourceConfigContext<C>) => unknown,
-    context: ClassMethodDecoratorContext<This, (this: This, ctx: ResourceConfigContext<C>) => unknown>,
+    _target: (this: This, ctx: ResourceConfigContext<C>) => ResourceMethodResult<C>,
+    context: ClassMethodDecoratorContext<
+      This,
+      (this: This, ctx: ResourceConfigContext<C>) => ResourceMethodResult<C>
+    >,
   ): void => {
     if (context.static || context.private) {
       throw configError('X_ERR_HTTP_INVALID_SERVICE', '@ResourceConfig goes on public instance methods')

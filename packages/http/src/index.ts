@@ -9,6 +9,7 @@ export type {
   BalancerTarget,
   OutlierDetectionOptions,
 } from '@x/client-pool'
+export type { WebSocketCaller, WebSocketService } from '@x/websocket'
 export type { ChainStep } from './client/chain.js'
 export type { RequestHeaders, RequestOptions } from './client/client.js'
 export { Client } from './client/client.js'
@@ -67,6 +68,7 @@ export { Http2Request } from './listener/http2-adapter.js'
 export type { GracefulStopOptions } from './listener/listener.js'
 export { Listener } from './listener/listener.js'
 export type { Http2Options, ListenerLogger, ListenerOptions } from './listener/options.js'
+export type { RequestIdOptions } from './listener/request-id.js'
 export type { ResourceSpec } from './listener/resource.js'
 export { resource } from './listener/resource.js'
 export type { HttpResponseInit } from './listener/response.js'
@@ -101,5 +103,7 @@ export type {
   Service,
   StandardSchemaResult,
   StandardSchemaV1,
+  UpgradeSpec,
   ValueOfType,
+  WebSocketServiceFactory,
 } from './listener/types.js'

@@ -180,6 +180,24 @@ describe('gracefulStop', () => {
     expect(forced).toEqual([1])
     g.open()
   })
+
+  it('closes at once a connection that never sent a byte (a browser preconnect), not at the timeout', async () => {
+    const forced: number[] = []
+    const onStop = (m: unknown) => forced.push((m as { forced: number }).forced)
+    subscribe('x:http:listener-stop', onStop)
+    const listener = await started(() => 'ok')
+    const silent = rawSocket(listener.port)
+    await silent.connected
+    // Wait until the server has the connection (its 'connection' event ran).
+    const probe = rawSocket(listener.port)
+    probe.socket.write('GET /fast HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n')
+    await probe.closed
+    await listener.gracefulStop({ timeout: 60_000 })
+    await silent.closed
+    unsubscribe('x:http:listener-stop', onStop)
+    expect(silent.data()).toBe('')
+    expect(forced).toEqual([0])
+  })
 })
 
 describe('immediateStop', () => {

@@ -1,7 +1,15 @@
 // Type-level checks of resource(): `pnpm typecheck` fails when an inferred type drifts.
 import type { Readable } from 'node:stream'
 import { describe, expectTypeOf, it } from 'vitest'
-import { type PathParamNames, type PathParams, type RawParams, resource } from '../src/index.ts'
+import { ResourceConfig } from '../src/decorators.ts'
+import {
+  type PathParamNames,
+  type PathParams,
+  type RawParams,
+  resource,
+  type WebSocketCaller,
+  type WebSocketService,
+} from '../src/index.ts'
 
 describe('resource() types', () => {
   it('infers path parameter names and declared types', () => {
@@ -61,5 +69,59 @@ describe('resource() types', () => {
       body: { type: 'json', validate: isUser },
       handler: (ctx) => expectTypeOf(ctx.body).toEqualTypeOf<{ name: string }>(),
     })
+  })
+})
+
+describe('upgrade types', () => {
+  it('types the context of a service factory from the resource declaration', () => {
+    resource({
+      path: '/rooms/{id}',
+      params: { id: 'integer' },
+      query: { nick: 'string' },
+      upgrade: {
+        subProtocols: ['chat.v1'],
+        service: (ctx) => {
+          expectTypeOf(ctx.params).toEqualTypeOf<{ readonly id: number }>()
+          expectTypeOf(ctx.query.nick).toEqualTypeOf<string>()
+          expectTypeOf(ctx.upgrade).toEqualTypeOf<'websocket' | undefined>()
+          return { onText: (caller, text) => caller.pushText(`${ctx.params.id}: ${text}`) }
+        },
+      },
+    })
+  })
+
+  it('types the callbacks of a static service and refuses a factory that returns no service', () => {
+    resource({
+      path: '/echo',
+      upgrade: {
+        service: {
+          onText: (caller, text) => {
+            expectTypeOf(caller).toEqualTypeOf<WebSocketCaller>()
+            expectTypeOf(text).toEqualTypeOf<string>()
+          },
+        },
+      },
+    })
+    // @ts-expect-error: a factory must return a WebSocket service
+    resource({ path: '/bad', upgrade: { service: () => 42 } })
+  })
+
+  it('makes a decorated method the service factory when its upgrade names no service', () => {
+    class Chat {
+      @ResourceConfig({ path: '/a', upgrade: {} })
+      a(): WebSocketService {
+        return {}
+      }
+      // @ts-expect-error: the method of an upgrade without a service must return a service
+      @ResourceConfig({ path: '/b', upgrade: {} })
+      b() {
+        return 'not a service'
+      }
+      @ResourceConfig({ path: '/c', upgrade: { service: {} } })
+      c() {
+        return 'a plain answer'
+      }
+    }
+    expectTypeOf(new Chat().c()).toEqualTypeOf<string>()
   })
 })

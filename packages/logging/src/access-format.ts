@@ -85,12 +85,20 @@ function quoted(value: string | undefined): string {
   return value === undefined ? '-' : escapeNginx(value)
 }
 
+/**
+ * `$request`, escaped. Escaping works char by char, so escaping the three parts equals escaping
+ * the joined line, and each part is a flat string the scan reads without flattening a join first.
+ */
+function escapedRequestLine(r: AccessRecord): string {
+  return `${escapeNginx(r.method)} ${escapeNginx(r.target)} ${escapeNginx(r.protocol)}`
+}
+
 function requestLine(r: AccessRecord): string {
   return `${r.method} ${r.target} ${r.protocol}`
 }
 
 function common(r: AccessRecord, nowMs: number, clock: SecondClock): string {
-  return `${r.remoteAddress === undefined ? '-' : escapeNginx(r.remoteAddress)} - ${quoted(basicUser(header(r, 'authorization')))} [${clock.timeLocal(nowMs)}] "${escapeNginx(requestLine(r))}" ${status3(r.status)} ${r.bodyBytes}`
+  return `${r.remoteAddress === undefined ? '-' : escapeNginx(r.remoteAddress)} - ${quoted(basicUser(header(r, 'authorization')))} [${clock.timeLocal(nowMs)}] "${escapedRequestLine(r)}" ${status3(r.status)} ${r.bodyBytes}`
 }
 
 function combined(r: AccessRecord, nowMs: number, clock: SecondClock): string {
@@ -170,7 +178,7 @@ function piece(attr: string, option: string): Piece {
     case 'request':
       return {
         key: attr,
-        flat: (r) => `"${escapeNginx(requestLine(r))}"`,
+        flat: (r) => `"${escapedRequestLine(r)}"`,
         json: (r) => jsonString(requestLine(r)),
       }
     case 'request_method':
@@ -211,6 +219,14 @@ function piece(attr: string, option: string): Piece {
     if (isHeaderToken(name)) return headerPiece(attr, name)
   }
   throw invalidOption(option, `unknown access-log attribute ${JSON.stringify(attr)}`)
+}
+
+/** Whether a (valid) format reads a record's `durationMs` or `startTime`. */
+export function formatUsesTime(format: AccessLogFormat): boolean {
+  if (format === 'json') return true
+  if (format === 'combined' || format === 'common') return false
+  const attributes = Array.isArray(format) ? format : (format as { attributes: readonly string[] }).attributes
+  return attributes.includes('request_time') || attributes.includes('date_time')
 }
 
 /** Compiles a format option into a line formatter; throws `X_ERR_LOGGING_INVALID_OPTION` for an unknown one. */

@@ -14,5 +14,11 @@ export { isLoggingError, LoggingError } from './errors.js'
 export type { ServerRequest, ServerResponseLike } from './exchange.js'
 export type { CreateLoggerOptions } from './logger.js'
 export { createLogger, DEFAULT_REDACT_PATHS } from './logger.js'
-export type { TraceEntry, TraceLog, TraceLogOptions } from './trace-log.js'
+export type {
+  ClientTraceFilter,
+  OutboundRequestInfo,
+  TraceEntry,
+  TraceLog,
+  TraceLogOptions,
+} from './trace-log.js'
 export { traceLog } from './trace-log.js'

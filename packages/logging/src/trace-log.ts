@@ -23,8 +23,13 @@ export interface TraceLogOptions {
   readonly maxPayload?: number
   /** How payload bytes are written. @defaultValue 'utf8' */
   readonly payloadEncoding?: 'utf8' | 'base64'
-  /** Trace outbound requests made with undici or fetch, through undici's diagnostics channels. @defaultValue true */
+  /**
+   * Trace every outbound request made with undici or fetch, through undici's diagnostics
+   * channels. `false` traces only what {@link TraceLog.traceRequests} selects. @defaultValue true
+   */
   readonly client?: boolean
+  /** The request header whose value client entries carry as `requestId`. @defaultValue 'x-request-id' */
+  readonly requestIdHeader?: string
   /**
    * Header values replaced by `[Redacted]`: `true` for Authorization, Cookie, Set-Cookie and
    * Proxy-Authorization, a list to add names to those, `false` for none. @defaultValue true
@@ -55,12 +60,37 @@ export interface TraceEntry {
   readonly error?: { readonly name: string; readonly code: string | undefined; readonly message: string }
 }
 
+/**
+ * An outbound request as a {@link ClientTraceFilter} sees it: once, when its head is sent on
+ * a connection, or when it fails before that.
+ */
+export interface OutboundRequestInfo {
+  /** `scheme://host[:port]` of the request. */
+  readonly origin: string
+  readonly method: string
+  /** Path and query. */
+  readonly path: string
+  /** The socket the head was written to (for HTTP/2 the session's socket); undefined when it failed before. */
+  readonly socket: object | undefined
+  /** Why the request failed before its head was sent; undefined otherwise. */
+  readonly error: unknown
+}
+
+/** Chooses the outbound requests a trace log traces (undici's channels are process-wide). */
+export type ClientTraceFilter = (request: OutboundRequestInfo) => boolean
+
 /** A trace log: server exchanges are attached to it, client requests are traced on their own. */
 export interface TraceLog {
   /** The pino logger (level `trace`) the entries are written with. */
   readonly logger: Logger
   /** Traces this node:http or node:http2 (compatibility API) exchange. Call it synchronously in the request handler. */
   attach(req: ServerRequest, res: ServerResponseLike, requestId?: string): void
+  /**
+   * Also traces the outbound undici/fetch requests `filter` accepts (with `client: false`,
+   * only those), until the returned function is called. Throws `X_ERR_LOGGING_INVALID_OPTION`
+   * when `filter` is not a function.
+   */
+  traceRequests(filter: ClientTraceFilter): () => void
   /** Resolves when every entry so far has been handed to the destination. */
   flush(): Promise<void>
   /** Stops tracing client requests, flushes and closes the destination. */
@@ -69,18 +99,30 @@ export interface TraceLog {
   stats(): DestinationStats
 }
 
+const noop = (): void => {}
+
 const DEFAULT_REDACTED = ['authorization', 'cookie', 'set-cookie', 'proxy-authorization']
-const KNOWN = new Set(['destination', 'maxPayload', 'payloadEncoding', 'client', 'redactHeaders'])
+const KNOWN = new Set([
+  'destination',
+  'maxPayload',
+  'payloadEncoding',
+  'client',
+  'redactHeaders',
+  'requestIdHeader',
+])
 
 type Headers = Record<string, string | string[]>
 
 interface ClientState {
+  readonly request: UndiciRequest
   readonly startNs: number
   readonly method: string
   readonly url: string
   connectionId: number | undefined
   protocol: string | undefined
   requestId: string | undefined
+  /** The head went out (and the request was accepted by the filters). */
+  headSent: boolean
   sentBytes: number
   sent: Buffer[] | null
   sentCaptured: number
@@ -164,6 +206,11 @@ class TraceLogImpl implements TraceLog, ExchangeObserver {
   private nextConnection = 1
   private readonly clients = new WeakMap<object, ClientState>()
   private readonly handlers = new Map<string, (message: unknown) => void>()
+  /** Trace every client request (the `client` option), or only those a filter accepts. */
+  private readonly clientAll: boolean
+  private filters: ClientTraceFilter[] = []
+  private subscribed = false
+  private closed = false
 
   constructor(
     private readonly sink: Sink,
@@ -171,13 +218,21 @@ class TraceLogImpl implements TraceLog, ExchangeObserver {
     encoding: 'utf8' | 'base64',
     redacted: Set<string>,
     client: boolean,
+    private readonly requestIdHeader: string,
   ) {
     this.capture = maxPayload
     this.encoding = encoding
     this.redacted = redacted
+    this.clientAll = client
     // A plain write-only face: pino would call a flush(cb) it finds, and ours answers with a promise.
     this.logger = pino({ level: 'trace' }, { write: (line: string) => sink.write(line) })
-    if (client) {
+    if (client) this.subscribe()
+  }
+
+  private subscribe(): void {
+    if (this.subscribed) return
+    this.subscribed = true
+    if (this.handlers.size === 0) {
       this.handlers.set('undici:request:create', (m) => this.onCreate(m as { request: UndiciRequest }))
       this.handlers.set('undici:client:sendHeaders', (m) =>
         this.onSendHeaders(m as { request: object; headers: string; socket: object }),
@@ -194,8 +249,52 @@ class TraceLogImpl implements TraceLog, ExchangeObserver {
       )
       this.handlers.set('undici:request:trailers', (m) => this.onTrailers(m as { request: object }))
       this.handlers.set('undici:request:error', (m) => this.onError(m as { request: object; error: unknown }))
-      for (const name of CLIENT_CHANNELS) subscribe(name, this.handlers.get(name)!)
     }
+    for (const name of CLIENT_CHANNELS) subscribe(name, this.handlers.get(name)!)
+  }
+
+  private unsubscribe(): void {
+    if (!this.subscribed) return
+    this.subscribed = false
+    for (const [name, fn] of this.handlers) unsubscribe(name, fn)
+  }
+
+  traceRequests(filter: ClientTraceFilter): () => void {
+    if (typeof filter !== 'function') throw invalidOption('filter', 'expected a function')
+    if (this.closed) return noop
+    // A fresh array each time: a channel handler iterating the old one is not disturbed.
+    this.filters = [...this.filters, filter]
+    this.subscribe()
+    let removed = false
+    return () => {
+      if (removed) return
+      removed = true
+      this.filters = this.filters.filter((f) => f !== filter)
+      if (this.filters.length === 0 && !this.clientAll) this.unsubscribe()
+    }
+  }
+
+  /** Whether a client request is traced: asked once, when its head is sent or it fails before. */
+  private accepts(s: ClientState, socket: object | undefined, error: unknown): boolean {
+    if (this.clientAll) return true
+    const filters = this.filters
+    if (filters.length === 0) return false
+    const r = s.request
+    const info: OutboundRequestInfo = {
+      origin: r.origin === undefined ? '' : String(r.origin).replace(/\/$/, ''),
+      method: s.method,
+      path: r.path,
+      socket,
+      error,
+    }
+    for (const f of filters) {
+      try {
+        if (f(info)) return true
+      } catch {
+        // A throwing filter must not break undici's dispatch: its answer counts as no.
+      }
+    }
+    return false
   }
 
   private connectionOf(key: object | undefined | null): number | undefined {
@@ -324,12 +423,14 @@ class TraceLogImpl implements TraceLog, ExchangeObserver {
   private onCreate({ request }: { request: UndiciRequest }): void {
     const origin = request.origin === undefined ? '' : String(request.origin).replace(/\/$/, '')
     this.clients.set(request, {
+      request,
       startNs: performance.now(),
       method: request.method ?? 'GET',
       url: `${origin}${request.path}`,
       connectionId: undefined,
       protocol: undefined,
       requestId: undefined,
+      headSent: false,
       sentBytes: 0,
       sent: null,
       sentCaptured: 0,
@@ -371,18 +472,25 @@ class TraceLogImpl implements TraceLog, ExchangeObserver {
   }): void {
     const s = this.clients.get(request)
     if (s === undefined) return
+    if (!this.accepts(s, socket, undefined)) {
+      this.clients.delete(request)
+      return
+    }
+    s.headSent = true
     s.connectionId = this.connectionOf(socket)
     let parsed: Headers
-    if (headers.charCodeAt(0) === 0x3a) {
-      s.protocol = 'HTTP/2.0'
-      parsed = parseHeaderLines(headers, 0)
-    } else {
-      const eol = headers.indexOf('\r\n')
-      const first = eol === -1 ? headers : headers.slice(0, eol)
+    // HTTP/1 heads open with the request line; undici's HTTP/2 listing is header lines only,
+    // in the order it built them (regular fields may come before the pseudo-headers).
+    const eol = headers.indexOf('\r\n')
+    const first = eol === -1 ? headers : headers.slice(0, eol)
+    if (first.endsWith(' HTTP/1.1') || first.endsWith(' HTTP/1.0')) {
       s.protocol = first.slice(first.lastIndexOf(' ') + 1)
       parsed = parseHeaderLines(headers, eol === -1 ? headers.length : eol + 2)
+    } else {
+      s.protocol = 'HTTP/2.0'
+      parsed = parseHeaderLines(headers, 0)
     }
-    s.requestId = firstValue(parsed, 'x-request-id')
+    s.requestId = firstValue(parsed, this.requestIdHeader)
     this.emit({ ...this.base(s, 'outbound', 'request'), headers: this.headers(parsed) })
   }
 
@@ -482,6 +590,7 @@ class TraceLogImpl implements TraceLog, ExchangeObserver {
     const s = this.clients.get(request)
     if (s === undefined) return
     this.clients.delete(request)
+    if (!s.headSent && !this.accepts(s, undefined, error)) return
     const e = error as { name?: unknown; code?: unknown; message?: unknown } | null
     this.emit({
       ...this.base(s, 'inbound', 'error'),
@@ -501,8 +610,9 @@ class TraceLogImpl implements TraceLog, ExchangeObserver {
   }
 
   async close(): Promise<void> {
-    for (const [name, fn] of this.handlers) unsubscribe(name, fn)
-    this.handlers.clear()
+    this.closed = true
+    this.filters = []
+    this.unsubscribe()
     // Each sink's close() writes what it holds first.
     await this.sink.close()
   }
@@ -539,6 +649,9 @@ export function traceLog(options: TraceLogOptions = {}): TraceLog {
   else if (Array.isArray(redact) && redact.every((n) => typeof n === 'string' && n.length > 0))
     redacted = new Set([...DEFAULT_REDACTED, ...redact.map((n) => n.toLowerCase())])
   else throw invalidOption('redactHeaders', 'expected a boolean or a list of header names')
+  const idHeader = options.requestIdHeader ?? 'x-request-id'
+  if (typeof idHeader !== 'string' || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(idHeader))
+    throw invalidOption('requestIdHeader', 'expected a header name')
   const sink = openDestination(options.destination, 'destination', true)
-  return new TraceLogImpl(sink, maxPayload, encoding, redacted, client)
+  return new TraceLogImpl(sink, maxPayload, encoding, redacted, client, idHeader.toLowerCase())
 }

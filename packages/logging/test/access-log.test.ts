@@ -1,11 +1,11 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, watch } from 'node:fs'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { Agent, request } from 'undici'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { type Listening, listen } from '../../../test-support/listen.ts'
 import { type AccessLog, type AccessRecord, accessLog, isLoggingError } from '../src/index.ts'
 import { capture } from './helpers/capture.ts'
@@ -43,6 +43,34 @@ async function serve(log: AccessLog, handler: Handler): Promise<Listening & { di
   const dispatcher = new Agent()
   cleanups.push(() => dispatcher.close())
   return Object.assign(l, { dispatcher })
+}
+
+/** A record with the given target; other fields as a plain GET. */
+function record(target: string): AccessRecord {
+  return {
+    remoteAddress: '10.0.0.1',
+    method: 'GET',
+    target,
+    protocol: 'HTTP/1.1',
+    headers: {},
+    status: 200,
+    bodyBytes: 0,
+    requestBodyBytes: 0,
+    startTime: Date.now(),
+    durationMs: 1,
+    requestId: undefined,
+    aborted: false,
+  }
+}
+
+/** Resolves at the next change to `file` (a write reaching it). */
+function fileChanged(file: string): Promise<void> {
+  return new Promise((resolve) => {
+    const w = watch(file, () => {
+      w.close()
+      resolve()
+    })
+  })
 }
 
 function tmp(): string {
@@ -125,6 +153,56 @@ describe('accessLog to a file', () => {
     await log.close()
     expect(log.stats()).toEqual({ written: 1, dropped: 1 })
     expect(readFileSync(file, 'utf8')).toBe('/short\n')
+  })
+
+  it('holds lines for flushIntervalMs and writes them together', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+    cleanups.push(() => {
+      vi.useRealTimers()
+    })
+    const file = join(tmp(), 'batched.log')
+    const log = accessLog({ format: ['request_uri'], destination: { file, flushIntervalMs: 250 } })
+    cleanups.push(() => log.close())
+    await log.ready()
+    log.log(record('/a'))
+    log.log(record('/b'))
+    // A whole event-loop turn passes: nothing is written before the interval.
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(readFileSync(file, 'utf8')).toBe('')
+    const written = fileChanged(file)
+    vi.advanceTimersByTime(250)
+    await written
+    await log.flush()
+    expect(readFileSync(file, 'utf8')).toBe('/a\n/b\n')
+  })
+
+  it('writes at once, whatever the interval, when 64 KiB of lines are waiting', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+    cleanups.push(() => {
+      vi.useRealTimers()
+    })
+    const file = join(tmp(), 'full.log')
+    const log = accessLog({ format: ['request_uri'], destination: { file, flushIntervalMs: 60_000 } })
+    cleanups.push(() => log.close())
+    await log.ready()
+    const written = fileChanged(file)
+    const target = `/${'x'.repeat(1023)}`
+    for (let i = 0; i < 64; i++) log.log(record(target))
+    await written
+    await log.flush()
+    expect(readFileSync(file, 'utf8').split('\n')).toHaveLength(65)
+  })
+
+  it('writes once per event-loop turn with flushIntervalMs: 0', async () => {
+    const file = join(tmp(), 'turn.log')
+    const log = accessLog({ format: ['request_uri'], destination: { file, flushIntervalMs: 0 } })
+    cleanups.push(() => log.close())
+    await log.ready()
+    const written = fileChanged(file)
+    log.log(record('/now'))
+    await written
+    await log.flush()
+    expect(readFileSync(file, 'utf8')).toBe('/now\n')
   })
 
   it('rejects ready() with X_ERR_LOGGING_DESTINATION_FAILED when the file cannot be opened', async () => {
@@ -360,6 +438,25 @@ describe('accessLog fields', () => {
   })
 })
 
+describe('accessLog timed', () => {
+  it.each([
+    { name: 'combined', format: 'combined', timed: false },
+    { name: 'common', format: 'common', timed: false },
+    { name: 'json', format: 'json', timed: true },
+    { name: 'attributes without times', format: ['ip', 'status'], timed: false },
+    { name: 'attributes with request_time', format: ['ip', 'request_time'], timed: true },
+    {
+      name: 'json-style attributes with date_time',
+      format: { attributes: ['date_time'], style: 'json' },
+      timed: true,
+    },
+  ])('says whether $name reads durations or arrival times: $timed', ({ format, timed }) => {
+    const log = accessLog({ format: format as never, destination: { stream: { write() {} } } })
+    cleanups.push(() => log.close())
+    expect(log.timed).toBe(timed)
+  })
+})
+
 describe('accessLog options', () => {
   it.each([
     { name: 'unknown format', options: { format: 'apache' } },
@@ -373,6 +470,18 @@ describe('accessLog options', () => {
     { name: 'file with NUL', options: { destination: { file: 'a\0b' } } },
     { name: 'non-boolean sync', options: { destination: { file: '/tmp/x.log', sync: 'yes' } } },
     { name: 'zero buffer', options: { destination: { file: '/tmp/x.log', maxBufferBytes: 0 } } },
+    {
+      name: 'negative flush interval',
+      options: { destination: { file: '/tmp/x.log', flushIntervalMs: -1 } },
+    },
+    {
+      name: 'flush interval over a minute',
+      options: { destination: { file: '/tmp/x.log', flushIntervalMs: 60_001 } },
+    },
+    {
+      name: 'string flush interval',
+      options: { destination: { file: '/tmp/x.log', flushIntervalMs: '1s' } },
+    },
     { name: 'unknown signal', options: { destination: { file: '/tmp/x.log', reopenOnSignal: 'SIGNOPE' } } },
     {
       name: 'uncatchable signal',

@@ -110,4 +110,36 @@ describe('file rotation', () => {
     expect(readFileSync(`${file}.1`, 'utf8')).toBe('/old\n')
     expect(readFileSync(file, 'utf8')).toBe('/new\n')
   })
+
+  it('writes lines still waiting for the flush interval to the file being rotated away', async () => {
+    const dir = tmp()
+    const file = join(dir, 'a.log')
+    const log = accessLog({
+      format: ['request_uri'],
+      destination: { file, reopenOnSignal: false, flushIntervalMs: 60_000 },
+    })
+    cleanups.push(() => log.close())
+    await log.ready()
+    const rec = (target: string) => ({
+      remoteAddress: undefined,
+      method: 'GET',
+      target,
+      protocol: 'HTTP/1.1',
+      headers: {},
+      status: 200,
+      bodyBytes: 0,
+      requestBodyBytes: 0,
+      startTime: Date.now(),
+      durationMs: 0,
+      requestId: undefined,
+      aborted: false,
+    })
+    log.log(rec('/waiting'))
+    renameSync(file, `${file}.1`)
+    log.reopen()
+    log.log(rec('/new'))
+    await log.flush()
+    expect(readFileSync(`${file}.1`, 'utf8')).toBe('/waiting\n')
+    expect(readFileSync(file, 'utf8')).toBe('/new\n')
+  })
 })

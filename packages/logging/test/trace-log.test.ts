@@ -1,9 +1,14 @@
 import { createServer } from 'node:http'
-import { connect, createServer as createH2Server } from 'node:http2'
+import {
+  connect,
+  createServer as createH2Server,
+  createSecureServer as createSecureH2Server,
+} from 'node:http2'
 import { Readable } from 'node:stream'
 import { Agent, fetch, request } from 'undici'
 import { afterEach, describe, expect, it } from 'vitest'
 import { listen } from '../../../test-support/listen.ts'
+import { cert, key } from '../../../test-support/tls.ts'
 import { isLoggingError, type TraceEntry, traceLog } from '../src/index.ts'
 import { capture } from './helpers/capture.ts'
 
@@ -146,6 +151,27 @@ describe('traceLog, client side (undici diagnostics channels)', () => {
     expect(lines.every((e) => e.connectionId === lines[0]!.connectionId)).toBe(true)
   })
 
+  it('traces undici over HTTP/2 with protocol HTTP/2.0, whatever order undici lists the fields in', async () => {
+    const l = await listen(
+      createSecureH2Server({ key, cert }, (_req, res) => res.end('two')),
+      { secure: true },
+    )
+    cleanups.push(async () => {
+      await l.drained()
+      await l.close()
+    })
+    const dispatcher = new Agent({ allowH2: true, connect: { ca: cert } })
+    cleanups.push(() => dispatcher.close())
+    const cap = capture()
+    const trace = traceLog({ destination: { stream: cap.stream } })
+    cleanups.push(() => trace.close())
+    const res = await request(`${l.url}/h2`, { dispatcher, headers: { 'accept-encoding': 'gzip, deflate' } })
+    expect(await res.body.text()).toBe('two')
+    const lines = parse(await cap.waitFor(3))
+    expect(lines.map((e) => e.protocol)).toEqual(['HTTP/2.0', 'HTTP/2.0', 'HTTP/2.0'])
+    expect(lines[0]!.headers).toMatchObject({ ':method': 'GET', 'accept-encoding': 'gzip, deflate' })
+  })
+
   it('traces undici fetch too', async () => {
     const l = await h1((_req, res) => res.end('{"ok":true}'), null)
     const cap = capture()
@@ -186,6 +212,8 @@ describe('traceLog, client side (undici diagnostics channels)', () => {
     { name: 'non-boolean client', options: { client: 'yes' } },
     { name: 'bad redactHeaders', options: { redactHeaders: [''] } },
     { name: 'unknown option', options: { level: 'info' } },
+    { name: 'a requestIdHeader with a space', options: { requestIdHeader: 'x request id' } },
+    { name: 'a non-string requestIdHeader', options: { requestIdHeader: 1 } },
   ])('rejects $name with X_ERR_LOGGING_INVALID_OPTION', ({ options }) => {
     let err: unknown
     try {
@@ -194,5 +222,105 @@ describe('traceLog, client side (undici diagnostics channels)', () => {
       err = e
     }
     expect(isLoggingError(err, 'X_ERR_LOGGING_INVALID_OPTION')).toBe(true)
+  })
+})
+
+describe('traceLog, client requests chosen by traceRequests()', () => {
+  it('traces only the requests the filter accepts, until it is removed', async () => {
+    const a = await h1((_req, res) => res.end('from a'), null)
+    const b = await h1((_req, res) => res.end('from b'), null)
+    const cap = capture()
+    const trace = traceLog({ client: false, destination: { stream: cap.stream } })
+    cleanups.push(() => trace.close())
+    const seen: Array<{ origin: string; socket: boolean; error: unknown }> = []
+    const stop = trace.traceRequests((info) => {
+      seen.push({ origin: info.origin, socket: info.socket !== undefined, error: info.error })
+      return info.origin === a.url
+    })
+    await (await request(`${b.url}/b`, { dispatcher: b.dispatcher })).body.text()
+    await (await request(`${a.url}/a?q=1`, { dispatcher: a.dispatcher })).body.text()
+    const lines = parse(await cap.waitFor(3))
+    expect(lines.map((e) => [e.kind, e.url])).toEqual([
+      ['request', `${a.url}/a?q=1`],
+      ['response', `${a.url}/a?q=1`],
+      ['response-body', `${a.url}/a?q=1`],
+    ])
+    // Asked once per request, when its head went out on a socket.
+    expect(seen).toEqual([
+      { origin: b.url, socket: true, error: undefined },
+      { origin: a.url, socket: true, error: undefined },
+    ])
+    stop()
+    stop()
+    await (await request(`${a.url}/again`, { dispatcher: a.dispatcher })).body.text()
+    await trace.flush()
+    expect(cap.lines).toHaveLength(3)
+  })
+
+  it('asks about a request that failed before it was sent with its error, and traces it when accepted', async () => {
+    const l = await h1((_req, res) => res.end(), null)
+    const port = l.port
+    await l.close()
+    const cap = capture()
+    const trace = traceLog({ client: false, destination: { stream: cap.stream } })
+    cleanups.push(() => trace.close())
+    const codes: unknown[] = []
+    trace.traceRequests((info) => {
+      codes.push((info.error as { code?: unknown } | undefined)?.code)
+      return info.socket === undefined
+    })
+    const dispatcher = new Agent()
+    cleanups.push(() => dispatcher.close())
+    await expect(request(`http://127.0.0.1:${port}/x`, { dispatcher })).rejects.toThrow()
+    const [line] = parse(await cap.waitFor(1))
+    expect(codes).toEqual(['ECONNREFUSED'])
+    expect(line).toMatchObject({ side: 'client', kind: 'error', error: { code: 'ECONNREFUSED' } })
+  })
+
+  it('counts a throwing filter as a no and leaves the request alone', async () => {
+    const l = await h1((_req, res) => res.end('ok'), null)
+    const cap = capture()
+    const trace = traceLog({ client: false, destination: { stream: cap.stream } })
+    cleanups.push(() => trace.close())
+    trace.traceRequests(() => {
+      throw new Error('filter bug')
+    })
+    const res = await request(`${l.url}/x`, { dispatcher: l.dispatcher })
+    expect(await res.body.text()).toBe('ok')
+    await trace.flush()
+    expect(cap.lines).toEqual([])
+  })
+
+  it('takes requestId from the configured header', async () => {
+    const l = await h1((_req, res) => res.end('ok'), null)
+    const cap = capture()
+    const trace = traceLog({ requestIdHeader: 'X-Correlation-Id', destination: { stream: cap.stream } })
+    cleanups.push(() => trace.close())
+    await (
+      await request(`${l.url}/x`, {
+        dispatcher: l.dispatcher,
+        headers: { 'x-correlation-id': 'corr-7', 'x-request-id': 'other' },
+      })
+    ).body.text()
+    const lines = parse(await cap.waitFor(3))
+    expect(lines.map((e) => e.requestId)).toEqual(['corr-7', 'corr-7', 'corr-7'])
+  })
+
+  it('refuses a filter that is not a function, and ignores filters once closed', async () => {
+    const cap = capture()
+    const trace = traceLog({ client: false, destination: { stream: cap.stream } })
+    let err: unknown
+    try {
+      trace.traceRequests('yes' as never)
+    } catch (e) {
+      err = e
+    }
+    expect(isLoggingError(err, 'X_ERR_LOGGING_INVALID_OPTION')).toBe(true)
+    await trace.close()
+    const l = await h1((_req, res) => res.end('ok'), null)
+    const stop = trace.traceRequests(() => true)
+    await (await request(`${l.url}/x`, { dispatcher: l.dispatcher })).body.text()
+    stop()
+    expect(cap.lines).toEqual([])
   })
 })

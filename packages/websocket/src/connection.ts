@@ -144,6 +144,8 @@ export class Connection implements WebSocketCaller {
    * microtask per message.
    */
   private lastPush: Promise<void> | undefined = undefined
+  /** The callbacks of this connection: the hub's service, or one the upgrader was given for it alone. */
+  service: WebSocketService
 
   constructor(
     readonly ws: WebSocket,
@@ -154,6 +156,7 @@ export class Connection implements WebSocketCaller {
   ) {
     this.remoteAddress = remoteAddress
     this.isSecure = isSecure
+    this.service = hub.service
     ;(ws as BoundSocket)[kConnection] = this
     // Every socket gets an 'error' listener before anything can arrive: ws rethrows an
     // unhandled 'error', and one malformed frame would take the process down.
@@ -197,7 +200,7 @@ export class Connection implements WebSocketCaller {
       this.armIdle(idleTimeout)
     }
     if (openChannel.hasSubscribers) openChannel.publish({ caller: this.caller, side: this.hub.side })
-    const service = this.hub.service
+    const service = this.service
     if (service.onOpen !== undefined) {
       try {
         settle(this, 'onOpen', service.onOpen(this.caller))
@@ -349,7 +352,7 @@ export class Connection implements WebSocketCaller {
     // Fires once per idle period: the next call comes after another full period of silence.
     this.lastActivity = clock.now()
     this.armIdle(idleTimeout)
-    const service = this.hub.service
+    const service = this.service
     if (service.onIdleTimeout !== undefined) {
       try {
         settle(this, 'onIdleTimeout', service.onIdleTimeout(this.caller))
@@ -362,10 +365,10 @@ export class Connection implements WebSocketCaller {
   /** Reports an error to the diagnostics channel and to `onError`. */
   reportError(error: WebSocketError): void {
     if (errorChannel.hasSubscribers) errorChannel.publish({ caller: this.caller, side: this.hub.side, error })
-    const onError = this.hub.service.onError
+    const onError = this.service.onError
     if (onError === undefined) return
     try {
-      const result = onError.call(this.hub.service, this.caller, error)
+      const result = onError.call(this.service, this.caller, error)
       if (
         result !== undefined &&
         result !== null &&
@@ -398,7 +401,7 @@ export class Connection implements WebSocketCaller {
       cause,
       callback: name,
     })
-    if (this.hub.service.onError !== undefined) {
+    if (this.service.onError !== undefined) {
       this.reportError(error)
       return
     }
@@ -426,7 +429,7 @@ export class Connection implements WebSocketCaller {
       if (closeChannel.hasSubscribers) {
         closeChannel.publish({ caller: this.caller, side: this.hub.side, code, reason: text })
       }
-      const service = this.hub.service
+      const service = this.service
       if (service.onClose !== undefined) {
         try {
           settle(this, 'onClose', service.onClose(this.caller, code, text))
@@ -442,7 +445,7 @@ export class Connection implements WebSocketCaller {
   handleMessage(data: Buffer, isBinary: boolean): void {
     this.alive = true
     if (this.idleCheck !== undefined) this.lastActivity = this.hub.options.clock.now()
-    const service = this.hub.service
+    const service = this.service
     let result: unknown
     this.lastPush = undefined
     if (isBinary) {
@@ -469,7 +472,7 @@ export class Connection implements WebSocketCaller {
 
   handleControl(ping: boolean, data: Buffer): void {
     this.alive = true
-    const service = this.hub.service
+    const service = this.service
     const name = ping ? 'onPing' : 'onPong'
     const fn = ping ? service.onPing : service.onPong
     if (fn === undefined) return

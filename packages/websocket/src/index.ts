@@ -17,5 +17,5 @@ export type {
   WebSocketUpgradeOptions,
 } from './options.js'
 export type { WebSocketCaller, WebSocketService } from './service.js'
-export type { UpgradeRejection, UpgradeResult } from './upgrader.js'
+export type { UpgradeRefusal, UpgradeRejection, UpgradeResult } from './upgrader.js'
 export { WebSocketUpgrader } from './upgrader.js'

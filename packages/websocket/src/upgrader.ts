@@ -19,13 +19,21 @@ import {
   subProtocolList,
   type WebSocketUpgradeOptions,
 } from './options.js'
-import type { WebSocketCaller } from './service.js'
+import type { WebSocketCaller, WebSocketService } from './service.js'
 
 /** How {@link WebSocketUpgrader.handleUpgrade} ended. */
 export type UpgradeResult =
   | { readonly kind: 'upgraded'; readonly caller: WebSocketCaller }
   | { readonly kind: 'rejected'; readonly statusCode: number; readonly reason: UpgradeRejection }
   | { readonly kind: 'aborted' }
+
+/** What {@link WebSocketUpgrader.verify} finds wrong with an upgrade request: the answer it calls for. */
+export interface UpgradeRefusal {
+  readonly statusCode: number
+  readonly reason: UpgradeRejection
+  /** Header fields the answer carries (`Allow`, `Upgrade`, `Sec-WebSocket-Version`, `Retry-After`), lower-case names. */
+  readonly headers: Readonly<Record<string, string>>
+}
 
 /** Why an upgrade was refused. */
 export type UpgradeRejection =
@@ -52,6 +60,18 @@ const KEY = /^[+/0-9A-Za-z]{22}==$/
 
 function destroySocket(this: Duplex): void {
   this.destroy()
+}
+
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({})
+const ALLOW_GET = Object.freeze({ allow: 'GET' })
+const UPGRADE_WEBSOCKET = Object.freeze({ upgrade: 'websocket' })
+const VERSIONS = Object.freeze({ 'sec-websocket-version': '13, 8' })
+const RETRY_AFTER = Object.freeze({ 'retry-after': '1' })
+
+function rawHeaders(headers: Readonly<Record<string, string>>): string {
+  let out = ''
+  for (const name of Object.keys(headers)) out += `${name}: ${headers[name]}\r\n`
+  return out
 }
 
 /** Writes a complete HTTP error response on an upgrade socket and closes it. */
@@ -131,22 +151,35 @@ export class WebSocketUpgrader {
   }
 
   /**
+   * Checks an upgrade request the way `handleUpgrade` does, without answering it: the refusal
+   * `handleUpgrade` would send, or `undefined` when it would go on with the handshake. For a
+   * server that answers refusals itself (through its own error responses and filters).
+   */
+  verify(req: IncomingMessage): UpgradeRefusal | undefined {
+    return this.check(req)
+  }
+
+  /**
    * Completes (or refuses) the handshake of an upgrade request. `attributes` seed the new
-   * caller's `attributes` (for example what an authentication filter learnt). Never throws.
+   * caller's `attributes` (for example what an authentication filter learnt); `service`, when
+   * given, handles this connection instead of the upgrader's own service (a service made for
+   * this request). Never throws for anything the request holds; an argument `service` that is
+   * not a service object throws `X_ERR_WEBSOCKET_INVALID_OPTION` before the socket is touched.
    */
   handleUpgrade(
     req: IncomingMessage,
     socket: Duplex,
     head: Buffer,
     attributes?: Iterable<readonly [string | symbol, unknown]>,
+    service?: WebSocketService,
   ): UpgradeResult {
+    if (service !== undefined) serviceObject(service, 'service')
     // node:http removed its own 'error' listener when it emitted 'upgrade'.
     socket.on('error', destroySocket)
     const refusal = this.check(req)
     if (refusal !== undefined) {
-      const [statusCode, reason, headers] = refusal
-      refuseUpgrade(socket, statusCode, headers)
-      return this.rejected(req, statusCode, reason)
+      refuseUpgrade(socket, refusal.statusCode, rawHeaders(refusal.headers))
+      return this.rejected(req, refusal.statusCode, refusal.reason)
     }
     let accepted: Connection | undefined
     this.wsRefused = false
@@ -167,27 +200,32 @@ export class WebSocketUpgrader {
       return { kind: 'aborted' }
     }
     if (attributes !== undefined) for (const [k, v] of attributes) accepted.attributes.set(k, v)
+    if (service !== undefined) accepted.service = service
     accepted.open()
     return { kind: 'upgraded', caller: accepted }
   }
 
-  private check(req: IncomingMessage): [number, UpgradeRejection, string] | undefined {
-    if (this.stopping) return [503, 'stopping', '']
-    if (req.method !== 'GET') return [405, 'method', 'Allow: GET\r\n']
+  private check(req: IncomingMessage): UpgradeRefusal | undefined {
+    if (this.stopping) return { statusCode: 503, reason: 'stopping', headers: NO_HEADERS }
+    if (req.method !== 'GET') return { statusCode: 405, reason: 'method', headers: ALLOW_GET }
     const upgrade = headerValue(req.headers.upgrade)
     if (upgrade === undefined || upgrade.toLowerCase() !== 'websocket') {
-      return [400, 'upgrade-header', 'Upgrade: websocket\r\n']
+      return { statusCode: 400, reason: 'upgrade-header', headers: UPGRADE_WEBSOCKET }
     }
     const key = headerValue(req.headers['sec-websocket-key'])
-    if (key === undefined || !KEY.test(key)) return [400, 'key', '']
+    if (key === undefined || !KEY.test(key)) return { statusCode: 400, reason: 'key', headers: NO_HEADERS }
     // RFC 6455 §4.2.2: an unsupported version is answered 426 with the versions we speak.
     const version = headerValue(req.headers['sec-websocket-version'])
-    if (version !== '13' && version !== '8') return [426, 'version', 'Sec-WebSocket-Version: 13, 8\r\n']
+    if (version !== '13' && version !== '8') return { statusCode: 426, reason: 'version', headers: VERSIONS }
     if (this.origins !== undefined) {
       const origin = headerValue(version === '8' ? req.headers['sec-websocket-origin'] : req.headers.origin)
-      if (origin !== undefined && !this.origins.has(origin.toLowerCase())) return [403, 'origin', '']
+      if (origin !== undefined && !this.origins.has(origin.toLowerCase())) {
+        return { statusCode: 403, reason: 'origin', headers: NO_HEADERS }
+      }
     }
-    if (this.hub.connections.size >= this.maxConnections) return [503, 'capacity', 'Retry-After: 1\r\n']
+    if (this.hub.connections.size >= this.maxConnections) {
+      return { statusCode: 503, reason: 'capacity', headers: RETRY_AFTER }
+    }
     return undefined
   }
 

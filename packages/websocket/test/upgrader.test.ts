@@ -5,10 +5,11 @@ import { type Listening, listen } from '../../../test-support/listen.ts'
 import {
   isWebSocketError,
   type UpgradeResult,
+  type WebSocketCaller,
   type WebSocketUpgradeOptions,
   WebSocketUpgrader,
 } from '../src/index.ts'
-import { rawHandshake, upgradeRequest } from './helpers/raw.ts'
+import { connectRaw, rawHandshake, upgradeRequest } from './helpers/raw.ts'
 import { echo, recorder } from './helpers/recorder.ts'
 import { wsPeer } from './helpers/ws-peer.ts'
 
@@ -211,6 +212,140 @@ describe('WebSocketUpgrader on a node:http upgrade event', () => {
     await done
     await peer
     expect(result).toEqual({ kind: 'aborted' })
+    await listening.drained()
+    await listening.close()
+  })
+})
+
+describe('WebSocketUpgrader.verify', () => {
+  /** A server whose upgrade listener only records what verify() says, then drops the socket. */
+  async function verifying(options: WebSocketUpgradeOptions) {
+    const upgrader = new WebSocketUpgrader(options)
+    const verdicts: unknown[] = []
+    const server = createServer()
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
+      verdicts.push(upgrader.verify(req))
+      socket.destroy()
+    })
+    return { upgrader, verdicts, listening: await listen(server) }
+  }
+
+  it.each([
+    { name: 'a good handshake', headers: {}, method: 'GET', verdict: undefined },
+    {
+      name: 'a wrong version',
+      headers: { 'Sec-WebSocket-Version': '12' },
+      method: 'GET',
+      verdict: { statusCode: 426, reason: 'version', headers: { 'sec-websocket-version': '13, 8' } },
+    },
+    {
+      name: 'a missing key',
+      headers: { 'Sec-WebSocket-Key': undefined },
+      method: 'GET',
+      verdict: { statusCode: 400, reason: 'key', headers: {} },
+    },
+    {
+      name: 'a POST',
+      headers: {},
+      method: 'POST',
+      verdict: { statusCode: 405, reason: 'method', headers: { allow: 'GET' } },
+    },
+    {
+      name: 'an origin not allowed',
+      headers: { Origin: 'https://evil.example' },
+      method: 'GET',
+      verdict: { statusCode: 403, reason: 'origin', headers: {} },
+    },
+  ])('reports $name without writing anything to the socket', async ({ headers, method, verdict }) => {
+    const v = await verifying({ service: {}, allowedOrigins: ['https://good.example'] })
+    const peer = connectRaw(v.listening.port)
+    const socket = await peer
+    const received: Buffer[] = []
+    socket.on('data', (d: Buffer) => received.push(d))
+    socket.on('error', () => {})
+    const closed = new Promise((resolve) => socket.once('close', resolve))
+    socket.write(upgradeRequest(v.listening.port, headers, { method }))
+    await closed
+    expect(v.verdicts).toEqual([verdict])
+    expect(Buffer.concat(received).length).toBe(0)
+    await v.listening.drained()
+    await v.listening.close()
+  })
+
+  it('reports an upgrader that is stopping as 503', async () => {
+    const v = await verifying({ service: {}, maxConnections: 1 })
+    const socket = await connectRaw(v.listening.port)
+    socket.on('error', () => {})
+    const closed = new Promise((resolve) => socket.once('close', resolve))
+    socket.write(upgradeRequest(v.listening.port))
+    await closed
+    await v.upgrader.gracefulStop()
+    const again = await connectRaw(v.listening.port)
+    again.on('error', () => {})
+    const closedAgain = new Promise((resolve) => again.once('close', resolve))
+    again.write(upgradeRequest(v.listening.port))
+    await closedAgain
+    expect(v.verdicts).toEqual([undefined, { statusCode: 503, reason: 'stopping', headers: {} }])
+    await v.listening.drained()
+    await v.listening.close()
+  })
+})
+
+describe('WebSocketUpgrader with a service per connection', () => {
+  it('runs the service given to handleUpgrade instead of its own, for that connection only', async () => {
+    const own = recorder(echo)
+    const upgrader = new WebSocketUpgrader({ service: own.service })
+    const server = createServer()
+    let n = 0
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const room = `room-${++n}`
+      const perConnection =
+        n === 1
+          ? {
+              onOpen: (c: WebSocketCaller) => c.pushText(`joined ${room} as ${c.attributes.get('user')}`),
+              onText: (c: WebSocketCaller, text: string) => c.pushText(`${room}: ${text}`),
+            }
+          : undefined
+      upgrader.handleUpgrade(req, socket, head, [['user', 'ann']], perConnection)
+    })
+    const listening = await listen(server)
+    const url = listening.url.replace('http', 'ws')
+    const first = await wsPeer(url)
+    expect(await first.message()).toBe('joined room-1 as ann')
+    first.ws.send('hi')
+    expect(await first.message()).toBe('room-1: hi')
+    const second = await wsPeer(url)
+    second.ws.send('plain echo')
+    expect(await second.message()).toBe('plain echo')
+    expect(own.events.filter((e) => e.kind === 'open')).toHaveLength(1)
+    await upgrader.gracefulStop()
+    expect((await first.closed).code).toBe(1001)
+    expect((await second.closed).code).toBe(1001)
+    await listening.drained()
+    await listening.close()
+  })
+
+  it('throws X_ERR_WEBSOCKET_INVALID_OPTION for a service that is not one, before touching the socket', async () => {
+    const upgrader = new WebSocketUpgrader({ service: {} })
+    const server = createServer()
+    const thrown: unknown[] = []
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      try {
+        upgrader.handleUpgrade(req, socket, head, undefined, { onText: 'nope' } as never)
+      } catch (e) {
+        thrown.push(e)
+      }
+      expect(socket.destroyed).toBe(false)
+      socket.destroy()
+    })
+    const listening = await listen(server)
+    const socket = await connectRaw(listening.port)
+    socket.on('error', () => {})
+    const closed = new Promise((resolve) => socket.once('close', resolve))
+    socket.write(upgradeRequest(listening.port))
+    await closed
+    expect(thrown).toHaveLength(1)
+    expect(isWebSocketError(thrown[0], 'X_ERR_WEBSOCKET_INVALID_OPTION')).toBe(true)
     await listening.drained()
     await listening.close()
   })

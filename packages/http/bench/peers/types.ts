@@ -15,3 +15,10 @@ export type StartPeer = () => Promise<PeerServer>
 
 export const TOKEN = 'secret'
 export const USER = 'ada'
+
+/** The log file a logging peer writes to (the access-log benchmark sets X_BENCH_LOG_FILE). */
+export function logFile(): string {
+  const file = process.env.X_BENCH_LOG_FILE
+  if (file === undefined || file === '') throw new Error('X_BENCH_LOG_FILE is not set')
+  return file
+}

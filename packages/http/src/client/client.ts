@@ -4,7 +4,8 @@
 import type { CircuitBreaker } from '@x/circuit-breaker'
 import { ClientPool, isClientPoolError, type OriginStats } from '@x/client-pool'
 import { type ClientTlsConnector, createClientTlsConnector, isTlsError } from '@x/tls'
-import type { Dispatcher } from 'undici'
+import { buildConnector, type Dispatcher } from 'undici'
+import { useTraceLog } from '../log-options.js'
 import { clientChain, composeOrder } from './chain.js'
 import { ACCEPT_ENCODING } from './decompress.js'
 import { ClientError } from './errors.js'
@@ -24,6 +25,7 @@ import { type EncodedBody, encodeBody, type RequestBody } from './request-body.j
 import { createResilience, type Resilience } from './resilience.js'
 import { type ClientResponse, type InformationalListener, ResponseHandler } from './response.js'
 import { TargetSet } from './targets.js'
+import { ClientTrace } from './trace.js'
 
 /** Header values a request may carry. */
 export type RequestHeaders = Readonly<Record<string, string | number | readonly string[] | undefined>>
@@ -93,6 +95,7 @@ export class Client {
   readonly #baseHeaders: string[]
   readonly #decode: boolean
   readonly #resilience: Resilience
+  readonly #trace: ClientTrace | undefined
   #closed = false
 
   static {
@@ -124,6 +127,10 @@ export class Client {
 
     const pc = config.poolConfig
     const connector = config.secureSocket === undefined ? undefined : tlsConnector(config)
+    // Tracing needs to know this Client's connections: then the Client makes the connector.
+    const trace =
+      options?.traceLog === undefined ? undefined : clientTrace(options.traceLog, config, connector)
+    this.#trace = trace
     try {
       this.#pool = new ClientPool({
         ...pc,
@@ -133,10 +140,15 @@ export class Client {
         headersTimeout: config.headersTimeout,
         bodyTimeout: config.bodyTimeout,
         maxHeaderSize: config.maxHeaderSize,
-        ...(connector === undefined ? {} : { connector }),
+        ...(trace !== undefined
+          ? { connector: trace.connector }
+          : connector === undefined
+            ? {}
+            : { connector }),
         ...(config.proxy === undefined ? {} : { proxy: config.proxy }),
       })
     } catch (err) {
+      void trace?.close()
       if (isClientPoolError(err, 'X_ERR_POOL_INVALID_OPTION')) {
         const o = err.option ?? ''
         const option = o.startsWith('proxy') ? o : `poolConfig.${o}`
@@ -331,11 +343,12 @@ export class Client {
     })
   }
 
-  /** Stops taking requests, lets running ones finish, then closes every connection. */
+  /** Stops taking requests, lets running ones finish, then closes every connection (and a trace log it built). */
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
     await this.#pool.close()
+    await this.#trace?.close()
   }
 
   #method(method: string): string {
@@ -504,6 +517,28 @@ function stripNames(headers: string[], extra: string[]): string[] {
     if (!names.has(headers[i]!.toLowerCase())) out.push(headers[i]!, headers[i + 1]!)
   }
   return out
+}
+
+/** The Client's trace log (built or shared) over the Client's connector (or one like the pool's own), which marks its sockets. */
+function clientTrace(
+  value: unknown,
+  config: ResolvedClientOptions,
+  connector: ClientTlsConnector | undefined,
+): ClientTrace {
+  let base: buildConnector.connector
+  if (connector !== undefined) base = connector as unknown as buildConnector.connector
+  else {
+    try {
+      base = buildConnector({ allowH2: config.httpVersion === '2', timeout: config.connectTimeout })
+    } catch (cause) {
+      throw invalidOption('secureSocket', 'was refused by the TLS connector', cause)
+    }
+  }
+  try {
+    return new ClientTrace(useTraceLog(value), base)
+  } catch (cause) {
+    throw invalidOption('traceLog', (cause as Error).message, cause)
+  }
 }
 
 function stripLength(headers: string[]): string[] {

@@ -6,6 +6,7 @@ import type { Http2ServerRequest } from 'node:http2'
 import { PassThrough, type Readable } from 'node:stream'
 import type { TLSSocket } from 'node:tls'
 import { Http2Request } from '../listener/http2-adapter.js'
+import { REQUEST_LINK, type RequestIdLink } from '../listener/request-id.js'
 import type { ForwardedPolicy } from './options.js'
 
 /** A request received by a server: what `forward()` accepts (`ctx.request` under either protocol). */
@@ -114,6 +115,16 @@ export function forwardedRequest(inbound: InboundRequest, policy: ForwardedPolic
     headers.push(name, raw[i + 1]!)
   }
   if (cookies.length > 0) headers.push('cookie', cookies.join('; '))
+  // A request the Listener received carries its exchange's id on: the one in the logs, which
+  // replaces whatever the client sent (it may have been refused as unsafe to log).
+  const link = (inbound as unknown as Record<symbol, RequestIdLink | undefined>)[REQUEST_LINK]
+  const id = link?.requestId
+  const idHeader = link?.requestIdHeader
+  if (id !== undefined && idHeader !== undefined) {
+    for (let i = headers.length - 2; i >= 0; i -= 2)
+      if (headers[i]!.toLowerCase() === idHeader) headers.splice(i, 2)
+    headers.push(idHeader, id)
+  }
   if (policy !== 'disable') {
     const elements: string[] = []
     if (forwarded !== undefined) elements.push(forwarded)

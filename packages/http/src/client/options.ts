@@ -10,6 +10,7 @@ import {
   type ProxyOptions,
   type RetryBudgetOptions,
 } from '@x/client-pool'
+import type { TraceLog, TraceLogOptions } from '@x/logging'
 import type { ClientTlsConfig } from '@x/tls'
 import { ClientError } from './errors.js'
 import { isFieldValue, isToken } from './internal/headers.js'
@@ -160,6 +161,12 @@ export interface ClientOptions {
   retryBudget?: RetryBudgetConfig | false
   /** An RFC 9111 cache between decompression and redirects; off unless given. */
   cache?: CacheConfig
+  /**
+   * Trace entries for this Client's requests (undici's diagnostics channels, filtered to its
+   * own connections): `@x/logging` `traceLog()` options (closed with the Client) or a shared
+   * `TraceLog` (left open). @defaultValue none
+   */
+  traceLog?: TraceLogOptions | TraceLog
 }
 
 /** Retry settings after defaults. */
@@ -372,6 +379,7 @@ const KNOWN = [
   'circuitBreaker',
   'retryBudget',
   'cache',
+  'traceLog',
 ] as const
 
 const CACHE_KNOWN = [

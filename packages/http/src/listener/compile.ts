@@ -15,6 +15,7 @@ import { decoratedService } from './metadata.js'
 import { checkFilters, policy, type ResolvedOptions } from './options.js'
 import { compileSse, type SsePlan } from './sse.js'
 import type { ChunkingPolicy, Filter, ParamSpec, ScalarType, Service } from './types.js'
+import { type CompiledUpgrade, compileUpgrade, upgradeRequired } from './upgrade.js'
 
 /** A resource ready to run. */
 export interface CompiledResource {
@@ -36,6 +37,8 @@ export interface CompiledResource {
   readonly compression: CompressionPlan
   readonly cache: CachePlan | undefined
   readonly sse: SsePlan | undefined
+  /** Where WebSocket handshakes that reach this resource are handed over. */
+  readonly upgrade: CompiledUpgrade | undefined
 }
 
 /** A service ready to run. */
@@ -58,6 +61,8 @@ export interface CompiledService {
   /** The service or one of its resources has a CORS policy: preflights are answered, responses get CORS headers. */
   readonly hasCors: boolean
   readonly compression: CompressionPlan
+  /** The upgrade resources' WebSocket endpoints (their connections, for stopping). */
+  readonly upgrades: readonly CompiledUpgrade[]
 }
 
 const PARAM_NAME = /\{(?:\.\.\.)?([A-Za-z_][A-Za-z0-9_]*)\}/g
@@ -118,18 +123,29 @@ function compileResource(
 ): { methods: string[] | '*'; template: string; compiled: CompiledResource } {
   const where = `resource ${index}`
   if (!isObject(r)) throw configError('X_ERR_HTTP_INVALID_SERVICE', `${where} must be an object`)
-  const { path, methods, handler } = r
+  const { path, methods } = r
+  let handler = r.handler
   if (typeof path !== 'string' || !path.startsWith('/')) {
     throw configError('X_ERR_HTTP_INVALID_SERVICE', `${where}: path must be a string starting with /`)
   }
   const at = `resource ${path}`
+  const upgrade = r.upgrade === undefined ? undefined : compileUpgrade(r.upgrade, at)
+  // An upgrade resource without a handler answers plain requests with 426.
+  if (upgrade !== undefined && handler === undefined) handler = upgradeRequired
   if (typeof handler !== 'function')
     throw configError('X_ERR_HTTP_INVALID_SERVICE', `${at}: handler must be a function`)
   let routed: string[] | '*'
-  if (methods === undefined) routed = '*'
+  // RFC 6455 §4.1: a handshake is a GET, so a resource that only upgrades only takes GET.
+  if (methods === undefined) routed = upgrade !== undefined && r.handler === undefined ? ['GET'] : '*'
   else if (!Array.isArray(methods) || methods.some((m) => typeof m !== 'string')) {
     throw configError('X_ERR_HTTP_INVALID_SERVICE', `${at}: methods must be an array of method names`)
   } else routed = methods.length === 0 || methods.includes('*') ? '*' : (methods as string[])
+  if (upgrade !== undefined && routed !== '*' && !routed.includes('GET')) {
+    throw configError(
+      'X_ERR_HTTP_INVALID_SERVICE',
+      `${at}: an upgrade resource must take GET (the handshake)`,
+    )
+  }
   const template = path === '/' ? basePath || '/' : basePath + path
 
   const names = new Set<string>()
@@ -195,7 +211,8 @@ function compileResource(
     body === undefined &&
     consumes === undefined &&
     produces === undefined &&
-    cache?.validators === undefined
+    cache?.validators === undefined &&
+    upgrade === undefined
   return {
     methods: routed,
     template,
@@ -215,6 +232,7 @@ function compileResource(
       compression,
       cache,
       sse,
+      upgrade,
     },
   }
 }
@@ -254,6 +272,7 @@ export function compileService(declared: unknown, options: ResolvedOptions): Com
     ignoreTrailingSlash: options.ignoreTrailingSlash,
   })
   const methods = new Set<string>()
+  const upgrades: CompiledUpgrade[] = []
   svc.resources.forEach((r, i) => {
     const {
       methods: routed,
@@ -270,6 +289,7 @@ export function compileService(declared: unknown, options: ResolvedOptions): Com
     }
     if (routed === '*') methods.add('*')
     else for (const m of routed) methods.add(m)
+    if (compiled.upgrade !== undefined) upgrades.push(compiled.upgrade)
   })
   const basePathKey = options.caseSensitive ? safeDecode(basePath) : safeDecode(basePath).toLowerCase()
   return {
@@ -285,6 +305,7 @@ export function compileService(declared: unknown, options: ResolvedOptions): Com
     cors: serviceCors,
     hasCors,
     compression: serviceCompression,
+    upgrades,
   }
 }
 
@@ -300,6 +321,8 @@ export class ServiceTable {
   readonly rootHasResponseHooks: boolean
   /** Methods of every resource, for `OPTIONS *`. */
   readonly allow: readonly string[]
+  /** Some resource upgrades to WebSocket: handshakes go through the pipeline (upgrade.ts). */
+  readonly upgrades: boolean
   private readonly slow: boolean
 
   constructor(
@@ -336,6 +359,7 @@ export class ServiceTable {
     if (all.has('GET')) all.add('HEAD')
     all.add('OPTIONS')
     this.allow = [...all].sort()
+    this.upgrades = services.some((s) => s.upgrades.length > 0)
     this.slow = !options.caseSensitive
   }
 

@@ -5,10 +5,12 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import { parseParams, queryString } from './binding.js'
 import type { CurrentValidators } from './caching.js'
 import type { CompiledResource, CompiledService } from './compile.js'
+import type { LoggedExchange } from './exchange-log.js'
 import type { Dispatcher } from './pipeline.js'
 import { raise } from './problem.js'
 import { type TlsInfo, tlsInfo } from './tls.js'
 import type { Caller, Filter, Next, RespondOutcome } from './types.js'
+import type { Upgrading } from './upgrade.js'
 import { writeInformational } from './writer.js'
 
 /** The value request filters return to pass the request on. */
@@ -60,6 +62,11 @@ export class RequestContext {
   corsDone = false
   /** What the resource's `validators` reported before the handler ran. */
   validators: CurrentValidators | undefined = undefined
+  /** The detached socket of a WebSocket handshake (upgrade.ts); undefined for every other request. */
+  upgrading: Upgrading | undefined = undefined
+  /** The access log's record of this exchange, when the Listener writes one (writer.ts fills in the body). */
+  exchange: LoggedExchange | undefined = undefined
+  private requestIdValue: string | undefined = undefined
   private queryValue: unknown = undefined
   private stateValue: Record<string, unknown> | undefined = undefined
   private callerValue: Caller | undefined = undefined
@@ -79,6 +86,10 @@ export class RequestContext {
     return q === -1 ? this.url : this.url.slice(0, q)
   }
 
+  get upgrade(): 'websocket' | undefined {
+    return this.upgrading === undefined ? undefined : 'websocket'
+  }
+
   get query(): unknown {
     if (this.queryValue === undefined) {
       const parsed = parseParams(queryString(this.url))
@@ -92,6 +103,21 @@ export class RequestContext {
   /** Binding sets the converted query here. */
   setQuery(value: unknown): void {
     this.queryValue = value
+  }
+
+  /** From the request's id header when it is safe to log, else generated; made on first use. */
+  get requestId(): string | undefined {
+    let id = this.requestIdValue
+    if (id === undefined) {
+      id = this.dispatcher.requestIdOf(this.request)
+      this.requestIdValue = id
+    }
+    return id
+  }
+
+  /** The header request ids travel in (for `Client.forward()`); undefined when ids are off. */
+  get requestIdHeader(): string | undefined {
+    return this.dispatcher.requestIds?.header
   }
 
   get state(): Record<string, unknown> {

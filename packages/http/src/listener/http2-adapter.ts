@@ -101,6 +101,23 @@ export class Http2Request {
     return this.stream.readableEnded
   }
 
+  /**
+   * The stream's push(), as on a Node Readable. A tool that replaces `req.push` to watch the
+   * body as it arrives (such as `@x/logging`) gets its function called, with this request as
+   * `this`, for every chunk the stream pushes.
+   */
+  get push(): (chunk: unknown, encoding?: BufferEncoding) => boolean {
+    const stream = this.stream
+    const push = stream.push
+    return (chunk, encoding) => push.call(stream, chunk, encoding)
+  }
+  set push(fn: (chunk: unknown, encoding?: BufferEncoding) => boolean) {
+    const req = this
+    this.stream.push = function (this: ServerHttp2Stream, chunk: unknown, encoding?: BufferEncoding) {
+      return fn.call(req, chunk, encoding)
+    } as ServerHttp2Stream['push']
+  }
+
   // ---- the body, as a Readable (delegated) -----------------------------------------------------
 
   on(event: string, listener: (...args: never[]) => void): this {
@@ -159,6 +176,7 @@ export class Http2Response {
   statusCode = 200
   /** Fields set with setHeader() before the head went out; writeHead() fields win. */
   private pending: Record<string, unknown> | undefined = undefined
+  private boundListeners: Map<(...args: never[]) => void, (...args: never[]) => void> | undefined = undefined
 
   constructor(stream: ServerHttp2Stream, req: Http2Request) {
     this.stream = stream
@@ -217,10 +235,23 @@ export class Http2Response {
     return this
   }
 
-  write(chunk: string | Uint8Array, callback?: (error?: Error | null) => void): boolean {
+  write(
+    chunk: string | Uint8Array,
+    encoding?: BufferEncoding | ((error?: Error | null) => void),
+    callback?: (error?: Error | null) => void,
+  ): boolean {
     const stream = this.stream
-    if (stream.writableEnded || stream.closed) return false
-    return stream.write(chunk, callback)
+    if (typeof encoding === 'function') {
+      callback = encoding
+      encoding = undefined
+    }
+    if (stream.writableEnded || stream.closed) {
+      // As on http.ServerResponse after end(): nothing is written, and the callback hears why.
+      if (callback !== undefined) process.nextTick(callback, closedError())
+      return false
+    }
+    if (encoding === undefined) return stream.write(chunk, callback)
+    return stream.write(chunk, encoding, callback)
   }
 
   end(chunk?: string | Uint8Array, callback?: () => void): this {
@@ -231,8 +262,28 @@ export class Http2Response {
       return this
     }
     if (chunk === undefined) stream.end(callback)
-    else stream.end(chunk, callback)
+    else if (Object.hasOwn(this, 'write')) {
+      // A tool replaced write() to watch the body (as on Http2ServerResponse, end's chunk goes
+      // through it); the stream ends once the write is confirmed, so the tool hears of it first.
+      this.write(chunk, () => {
+        if (!stream.writableEnded) stream.end(callback)
+      })
+    } else stream.end(chunk, callback)
     return this
+  }
+
+  /** `respond()` in `writeHead()` already sent the HEADERS frame: nothing is held back. */
+  flushHeaders(): void {}
+
+  /** Sends `102 Processing` as an informational HEADERS frame. */
+  writeProcessing(): void {
+    if (!this.stream.headersSent && !this.stream.destroyed) this.stream.additionalHeaders({ ':status': 102 })
+  }
+
+  /** Sends `103 Early Hints` (RFC 8297) with `hints` (Link and others) as an informational HEADERS frame. */
+  writeEarlyHints(hints: Record<string, string | string[]>): void {
+    if (this.stream.headersSent || this.stream.destroyed) return
+    this.stream.additionalHeaders({ ...hints, ':status': 103 })
   }
 
   /** Sends `100 Continue` (RFC 9110 §10.1.1) as an informational HEADERS frame. */
@@ -252,20 +303,34 @@ export class Http2Response {
 
   // ---- events and stream plumbing, delegated, so `pipeline(source, res)` works too -------------
 
+  // A listener that is a plain function (not an arrow) may read the response as `this`, as it
+  // would on http.ServerResponse: it is bound to this response, once, and found again by off().
   on(event: string, listener: (...args: never[]) => void): this {
-    this.stream.on(event, listener as (...args: unknown[]) => void)
+    this.stream.on(event, this.bound(listener) as (...args: unknown[]) => void)
     return this
   }
   once(event: string, listener: (...args: never[]) => void): this {
-    this.stream.once(event, listener as (...args: unknown[]) => void)
+    this.stream.once(event, this.bound(listener) as (...args: unknown[]) => void)
     return this
   }
   off(event: string, listener: (...args: never[]) => void): this {
-    this.stream.off(event, listener as (...args: unknown[]) => void)
+    const bound = listener.prototype === undefined ? listener : this.boundListeners?.get(listener)
+    if (bound !== undefined) this.stream.off(event, bound as (...args: unknown[]) => void)
     return this
   }
   removeListener(event: string, listener: (...args: never[]) => void): this {
     return this.off(event, listener)
+  }
+  private bound(listener: (...args: never[]) => void): (...args: never[]) => void {
+    // Arrow functions and methods have no prototype and ignore the emitter's `this`.
+    if (listener.prototype === undefined) return listener
+    this.boundListeners ??= new Map()
+    let bound = this.boundListeners.get(listener)
+    if (bound === undefined) {
+      bound = listener.bind(this)
+      this.boundListeners.set(listener, bound)
+    }
+    return bound
   }
   emit(event: string, ...args: unknown[]): boolean {
     return this.stream.emit(event, ...args)
@@ -291,6 +356,10 @@ export class Http2Response {
   getHeaders(): Record<string, unknown> {
     return { ...this.pending }
   }
+}
+
+function closedError(): Error {
+  return Object.assign(new Error('the HTTP/2 stream has ended'), { code: 'ERR_STREAM_WRITE_AFTER_END' })
 }
 
 /** 'finish' of a response whose request body was not all read: stop the client's upload. */

@@ -15,6 +15,7 @@ import { Dispatcher } from './pipeline.js'
 import { rawProblemResponse } from './problem.js'
 import { type Http2Front, serveHttp2 } from './protocols.js'
 import type { Service } from './types.js'
+import { Upgrades } from './upgrade.js'
 import { DOOMED } from './writer.js'
 
 const startChannel = channel('x:http:listener-start')
@@ -40,6 +41,7 @@ const LINGER_MS = 2_000
 export class Listener {
   private readonly options: ResolvedOptions
   private readonly dispatcher: Dispatcher
+  private readonly upgrades: Upgrades
   private services: CompiledService[] = []
   private server: Server | undefined
   private state: State = 'idle'
@@ -50,10 +52,12 @@ export class Listener {
   private pool: WorkerPool | undefined
   private http2: Http2Front | undefined
   private detachTls: (() => void) | undefined
+  private logsClosed = false
 
   constructor(options: ListenerOptions) {
     this.options = resolveOptions(options)
     this.dispatcher = new Dispatcher(this.options, new ServiceTable([], this.options))
+    this.upgrades = new Upgrades(this.dispatcher)
   }
 
   /**
@@ -81,6 +85,8 @@ export class Listener {
     const next = this.services.filter((s) => s.source !== service)
     if (next.length === this.services.length) return false
     this.dispatcher.table = new ServiceTable(next, this.options)
+    // Its open WebSocket connections stay open until they close or the Listener stops.
+    for (const s of this.services) if (s.source === service) this.upgrades.retire(s.upgrades)
     this.services = next
     return true
   }
@@ -116,6 +122,8 @@ export class Listener {
     this.server = server
     const port = workerPort(this.options.workers, this.options.port)
     try {
+      // A log file that cannot be opened fails start() rather than every line after it.
+      for (const log of this.options.ownedLogs) if ('ready' in log) await log.ready()
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject)
         server.listen(port, this.options.host, () => {
@@ -128,6 +136,7 @@ export class Listener {
       this.server = undefined
       reportWorkerFailure(this.options.workers, (e as { code?: string }).code)
       this.detachTls?.()
+      await this.closeLogs()
       throw configError(
         'X_ERR_HTTP_LISTEN_FAILED',
         `could not listen on ${this.options.host ?? '*'}:${this.options.port}`,
@@ -189,6 +198,7 @@ export class Listener {
   private stop(timeout: number): Promise<void> {
     if (this.stopping !== undefined) {
       if (timeout === 0) {
+        this.upgrades.stop(0)
         this.destroyAll()
         void this.pool?.stop(0)
       }
@@ -200,16 +210,19 @@ export class Listener {
         this.state = 'stopped'
         if (stopChannel.hasSubscribers)
           stopChannel.publish({ listener: this, graceful: timeout !== 0, forced: 0 })
+        return this.closeLogs()
       })
       return this.stopping
     }
     const server = this.server
     if (this.state !== 'started' || server === undefined) {
       this.state = 'stopped'
-      return Promise.resolve()
+      return this.closeLogs()
     }
     this.state = 'stopping'
     this.dispatcher.stopping = true
+    // WebSocket peers get close 1001 (within the same timeout), or are cut off at once.
+    this.upgrades.stop(timeout)
     this.stopping = new Promise<void>((resolve) => {
       let forced = 0
       const timer =
@@ -224,7 +237,8 @@ export class Listener {
         this.state = 'stopped'
         if (stopChannel.hasSubscribers)
           stopChannel.publish({ listener: this, graceful: timeout !== 0, forced })
-        resolve()
+        // Every exchange has ended, so every line is written: flush and close the logs.
+        void this.closeLogs().then(resolve)
       })
       if (timeout === 0) {
         forced = this.sockets.size
@@ -239,11 +253,32 @@ export class Listener {
         // A response already under way keeps its keep-alive framing: close the connection once it ends.
         const res = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage
         if (res?.headersSent && !res.writableFinished) res.once('finish', () => socket.end())
+        // Connected but never sent a byte (a browser's speculative preconnect): nothing to finish,
+        // and Node counts it as awaiting headers, not idle, so it would hold the stop to its timeout.
+        else if (res == null && socket.bytesRead === 0) socket.destroy()
       }
       // Event streams never end on their own: end them, and their clients reconnect elsewhere.
       for (const stream of [...this.dispatcher.eventStreams]) stream.stop()
     })
     return this.stopping
+  }
+
+  /** Closes the logs the Listener built (once); a failure to close is reported, never thrown. */
+  private closeLogs(): Promise<void> {
+    const logs = this.options.ownedLogs
+    if (logs.length === 0 || this.logsClosed) return Promise.resolve()
+    this.logsClosed = true
+    return Promise.all(
+      logs.map((log) =>
+        log.close().catch((err: unknown) => {
+          try {
+            this.options.logger.error({ err }, 'closing a log failed')
+          } catch {
+            // A failing logger must not fail the stop.
+          }
+        }),
+      ),
+    ).then(() => {})
   }
 
   private destroyAll(): void {
@@ -294,6 +329,8 @@ export class Listener {
       socket.once('close', () => this.sockets.delete(socket))
     })
     server.on('clientError', this.onClientError)
+    // HTTP/1.1 upgrades: WebSocket handshakes through the pipeline (upgrade.ts).
+    this.upgrades.serve(server)
     return server
   }
 

@@ -2,7 +2,7 @@
 // configuration, and how `attach()` reads it back. Keys are registered symbols, so the ESM and
 // CJS builds of each entry point agree.
 
-import type { Resource, Service } from './types.js'
+import type { Resource, Service, UpgradeSpec } from './types.js'
 
 /** Key of the `@ServiceConfig` options in a class's decorator metadata. */
 export const SERVICE_KEY: unique symbol = Symbol.for('x.http.service') as never
@@ -12,7 +12,10 @@ export const RESOURCES_KEY: unique symbol = Symbol.for('x.http.resources') as ne
 /** One decorated method: its name on the instance and its configuration. */
 export interface DecoratedResource {
   readonly key: string | symbol
-  readonly config: Omit<Resource, 'handler'>
+  /** A resource without its handler; an `upgrade` without `service` makes the method its service factory. */
+  readonly config: Omit<Resource, 'handler' | 'upgrade'> & {
+    readonly upgrade?: Omit<UpgradeSpec, 'service'> & { readonly service?: UpgradeSpec['service'] }
+  }
 }
 
 /** `Symbol.metadata`, or the registered symbol the decorators entry installs on Node 20. */
@@ -30,10 +33,16 @@ export function decoratedService(instance: object): { service: Service } | undef
   const decorated = meta[RESOURCES_KEY] as readonly DecoratedResource[] | undefined
   if (config === undefined && decorated === undefined) return undefined
   const target = instance as Record<string | symbol, unknown>
-  const resources: Resource[] = (decorated ?? []).map((d) => ({
-    ...d.config,
+  const resources: Resource[] = (decorated ?? []).map((d) => {
     // Looked up on the instance, so a subclass that overrides a decorated method serves its override.
-    handler: target[d.key] as Resource['handler'],
-  }))
+    const method = target[d.key] as (ctx: unknown) => unknown
+    const upgrade = d.config.upgrade
+    if (upgrade !== undefined && upgrade.service === undefined) {
+      // Ballerina's upgrade resource: the method returns the service of each connection.
+      const service = (ctx: unknown) => method.call(instance, ctx)
+      return { ...d.config, upgrade: { ...upgrade, service } } as Resource
+    }
+    return { ...d.config, handler: method } as Resource
+  })
   return { service: { ...config, resources } }
 }

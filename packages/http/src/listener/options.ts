@@ -1,11 +1,14 @@
 // Listener options: their types, documented defaults, and eager validation. Defaults are
 // chosen for a server on the open internet (slowloris, oversized input), not for a benchmark.
 
+import type { AccessLog, AccessLogOptions, TraceLog, TraceLogOptions } from '@x/logging'
 import type { ServerTls } from '@x/tls'
 import type { CompressionPolicy } from '../client/options.js'
 import { configError } from '../errors.js'
+import { type UsedLog, useAccessLog, useTraceLog } from '../log-options.js'
 import { type ResolvedWorkers, resolveWorkers, type WorkersOptions } from './cluster.js'
 import { type CompressionOptions, type CompressionPlan, compileCompression } from './compression.js'
+import { type RequestIdOptions, type ResolvedRequestId, resolveRequestId } from './request-id.js'
 import { type ListenerTlsOptions, resolveTls } from './tls.js'
 import type { ChunkingPolicy, Filter, KeepAlivePolicy } from './types.js'
 
@@ -66,6 +69,18 @@ export interface ListenerOptions {
   http2?: Http2Options
   /** Serve over TLS, with `@x/tls`'s server configuration (certificate, mutual TLS, SNI, OCSP stapling, …). */
   secureSocket?: ListenerTlsOptions
+  /**
+   * An access log line per exchange: `@x/logging` `accessLog()` options (the Listener opens it
+   * and closes it when it stops) or an `AccessLog` built by the caller (left open). @defaultValue none
+   */
+  accessLog?: AccessLogOptions | AccessLog
+  /**
+   * Trace entries for every request and response: `@x/logging` `traceLog()` options (built with
+   * `client: false` unless given; closed on stop) or a `TraceLog` (left open). @defaultValue none
+   */
+  traceLog?: TraceLogOptions | TraceLog
+  /** Request ids on `ctx.requestId`, in the logs and, with `echo`, in the response; `false` turns them off. @defaultValue on, not echoed */
+  requestId?: boolean | RequestIdOptions
 }
 
 /** HTTP/2 settings and per-connection limits of a Listener with `httpVersion: '2'`. */
@@ -153,6 +168,11 @@ export interface ResolvedOptions {
   readonly http2: ResolvedHttp2
   /** The TLS configuration built by `@x/tls`, when serving over TLS. */
   readonly tls: ServerTls | undefined
+  readonly requestId: ResolvedRequestId | undefined
+  readonly accessLog: AccessLog | undefined
+  readonly traceLog: TraceLog | undefined
+  /** The logs the Listener built from options: it waits for them on start and closes them on stop. */
+  readonly ownedLogs: ReadonlyArray<AccessLog | TraceLog>
 }
 
 const consoleLogger: ListenerLogger = {
@@ -186,6 +206,9 @@ const KNOWN = new Set([
   'httpVersion',
   'http2',
   'secureSocket',
+  'accessLog',
+  'traceLog',
+  'requestId',
 ])
 
 const HTTP2_KNOWN = new Set([
@@ -336,7 +359,7 @@ export function resolveOptions(options: ListenerOptions): ResolvedOptions {
   ) {
     throw configError('X_ERR_HTTP_INVALID_OPTION', 'logger must have error() and warn() functions')
   }
-  const httpVersion = o.httpVersion ?? '1.1'
+  const httpVersion = (o.httpVersion ?? '1.1') as '1.1' | '2'
   if (httpVersion !== '1.1' && httpVersion !== '2') {
     throw configError('X_ERR_HTTP_INVALID_OPTION', "httpVersion must be '1.1' or '2'")
   }
@@ -344,7 +367,8 @@ export function resolveOptions(options: ListenerOptions): ResolvedOptions {
     throw configError('X_ERR_HTTP_INVALID_OPTION', "http2 settings need httpVersion: '2'")
   }
   const http2 = resolveHttp2(o.http2, maxHeaderSize)
-  return {
+  const requestId = resolveRequestId(o.requestId)
+  const base = {
     port,
     host: host as string | undefined,
     filters: checkFilters(o.filters, 'Listener'),
@@ -369,5 +393,32 @@ export function resolveOptions(options: ListenerOptions): ResolvedOptions {
       o.secureSocket === undefined
         ? undefined
         : resolveTls(o.secureSocket, httpVersion, http2.allowHTTP1, logger as ListenerLogger),
+  }
+  // Logs last: building one may open a file, so every other option is checked first.
+  return { ...base, requestId, ...logs(o) }
+}
+
+/** The access and trace logs of the options; their errors become `X_ERR_HTTP_INVALID_OPTION` with the cause. */
+function logs(o: Record<string, unknown>) {
+  const access = log(o.accessLog, 'accessLog', useAccessLog)
+  let trace: UsedLog<TraceLog> | undefined
+  try {
+    trace = log(o.traceLog, 'traceLog', useTraceLog)
+  } catch (e) {
+    if (access?.owned === true) void access.log.close()
+    throw e
+  }
+  const ownedLogs: Array<AccessLog | TraceLog> = []
+  if (access?.owned === true) ownedLogs.push(access.log)
+  if (trace?.owned === true) ownedLogs.push(trace.log)
+  return { accessLog: access?.log, traceLog: trace?.log, ownedLogs }
+}
+
+function log<L>(value: unknown, name: string, use: (v: unknown) => UsedLog<L>): UsedLog<L> | undefined {
+  if (value === undefined) return undefined
+  try {
+    return use(value)
+  } catch (e) {
+    throw configError('X_ERR_HTTP_INVALID_OPTION', `${name}: ${(e as Error).message}`, e)
   }
 }

@@ -15,9 +15,11 @@ import type { CompiledResource, CompiledService, ServiceTable } from './compile.
 import type { CompressionPlan } from './compression.js'
 import { NEXT, RequestContext } from './context.js'
 import { preflightHeaders } from './cors.js'
+import { ExchangeLog } from './exchange-log.js'
 import { negotiate, parseContentType } from './media.js'
 import type { ResolvedOptions } from './options.js'
 import { raise, toProblem } from './problem.js'
+import { isSafeRequestId, RequestIdGenerator, type ResolvedRequestId } from './request-id.js'
 import { HttpResponse } from './response.js'
 import type { EventStreamWriter } from './sse.js'
 import type {
@@ -27,11 +29,15 @@ import type {
   OutgoingResponse,
   RespondOutcome,
 } from './types.js'
+import { type CompiledUpgrade, handOver, type Upgrading } from './upgrade.js'
 import { writeResponse } from './writer.js'
 
 const errorChannel = channel('x:http:listener-error')
+const refusedIdChannel = channel('x:http:listener-request-id-refused')
 
 const PROBLEM_TYPE = 'application/problem+json'
+
+function NOOP(): void {}
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return typeof v === 'object' && v !== null && typeof (v as PromiseLike<unknown>).then === 'function'
@@ -46,6 +52,12 @@ export class Dispatcher {
   readonly compression: CompressionPlan
   /** Open Server-Sent Event streams: ended on graceful stop. */
   readonly eventStreams = new Set<EventStreamWriter>()
+  /** Request ids, when on; `echoHeader` names the response header they are echoed in. */
+  readonly requestIds: ResolvedRequestId | undefined
+  readonly echoHeader: string | undefined
+  /** The logging hook (and request-context link), when access or trace logs or request ids are on. */
+  readonly exchanges: ExchangeLog | undefined
+  private readonly ids = new RequestIdGenerator()
   private readonly maxUriLength: number
   private readonly maxRawHeaders: number
 
@@ -59,11 +71,19 @@ export class Dispatcher {
     this.compression = options.compression
     this.maxUriLength = options.maxUriLength
     this.maxRawHeaders = options.maxHeaderCount * 2
+    const ids = options.requestId
+    this.requestIds = ids
+    this.echoHeader = ids?.echo === true ? ids.header : undefined
+    this.exchanges =
+      ids === undefined && options.accessLog === undefined && options.traceLog === undefined
+        ? undefined
+        : new ExchangeLog(options.accessLog, options.traceLog, (ctx, e) => this.report(ctx, e))
   }
 
-  /** The `request` (and `checkContinue`) listener of the Node server. */
+  /** The `request` (and `checkContinue`) listener of the Node server; protocol adapters call it too. */
   readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const ctx = new RequestContext(this, req, res, req.url!)
+    if (this.exchanges !== undefined) this.exchanges.begin(ctx)
     try {
       this.dispatch(ctx)
     } catch (e) {
@@ -75,11 +95,50 @@ export class Dispatcher {
   /** Answers a request a protocol adapter refused before the pipeline (an HTTP/2 header list over the limit). */
   rejectRequest(req: IncomingMessage, res: ServerResponse, error: HttpError): void {
     const ctx = new RequestContext(this, req, res, req.url!)
+    if (this.exchanges !== undefined) this.exchanges.begin(ctx)
     try {
       this.reject(ctx, error)
     } catch (e) {
       this.panic(ctx, e)
     }
+  }
+
+  /**
+   * A WebSocket handshake Node handed to the `upgrade` event (upgrade.ts): the same pipeline,
+   * on a response bound to the detached socket, which closes after any answer.
+   */
+  onUpgrade(req: IncomingMessage, res: ServerResponse, upgrading: Upgrading): void {
+    const ctx = new RequestContext(this, req, res, req.url!)
+    ctx.upgrading = upgrading
+    ctx.closeAfter = true
+    try {
+      this.dispatch(ctx)
+    } catch (e) {
+      this.panic(ctx, e)
+    }
+  }
+
+  /** The request id of `req` (see request-id.ts); undefined when request ids are off. */
+  requestIdOf(req: IncomingMessage): string | undefined {
+    const cfg = this.requestIds
+    if (cfg === undefined) return undefined
+    if (cfg.fromRequest) {
+      const v = req.headers[cfg.header]
+      if (typeof v === 'string') {
+        if (isSafeRequestId(v, cfg.maxLength)) return v
+        // Too long, or characters that could forge or break a log line: replaced, and reported.
+        if (refusedIdChannel.hasSubscribers) refusedIdChannel.publish({ request: req, value: v })
+      }
+    }
+    if (cfg.generate !== undefined) {
+      try {
+        const id = cfg.generate()
+        if (typeof id === 'string') return id
+      } catch {
+        // A failing generator falls back to the built-in one rather than failing the request.
+      }
+    }
+    return this.ids.next()
   }
 
   private dispatch(ctx: RequestContext): void {
@@ -304,6 +363,10 @@ export class Dispatcher {
         }
         ctx.headers = h as typeof ctx.headers
       }
+      if (ctx.upgrading !== undefined && r.upgrade !== undefined) {
+        this.upgrade(ctx, r.upgrade)
+        return
+      }
       if (r.produces !== undefined) {
         const accept = req.headers.accept
         const chosen = accept === undefined ? r.produces[0] : negotiate(accept, r.produces)
@@ -434,6 +497,12 @@ export class Dispatcher {
       ctx.closeAfter = true
     }
     this.failOut(ctx, e, ctx.passed)
+  }
+
+  /** A WebSocket handshake passed the filters and the binding: hand its socket over (upgrade.ts). */
+  private upgrade(ctx: RequestContext, u: CompiledUpgrade): void {
+    const out = handOver(ctx, u)
+    if (out !== undefined) this.after(ctx, out, NOOP, (e) => this.failOut(ctx, e, ctx.passed))
   }
 
   private invoke(ctx: RequestContext, r: CompiledResource): void {
@@ -679,7 +748,7 @@ export class Dispatcher {
   report(ctx: RequestContext, error: unknown): void {
     try {
       this.options.logger.error(
-        { err: error, method: ctx.method, url: ctx.url, template: ctx.template },
+        { err: error, method: ctx.method, url: ctx.url, template: ctx.template, requestId: ctx.requestId },
         'request failed',
       )
     } catch {

@@ -23,6 +23,10 @@ export const STATUS_BY_CODE: Readonly<Record<HttpErrorCode, number>> = {
   X_ERR_HTTP_URI_TOO_LONG: 414,
   X_ERR_HTTP_UNSUPPORTED_MEDIA_TYPE: 415,
   X_ERR_HTTP_HEADERS_TOO_LARGE: 431,
+  X_ERR_HTTP_UPGRADE_REQUIRED: 426,
+  X_ERR_HTTP_WEBSOCKET_HANDSHAKE: 400,
+  X_ERR_HTTP_ORIGIN_NOT_ALLOWED: 403,
+  X_ERR_HTTP_UNAVAILABLE: 503,
   X_ERR_HTTP_INTERNAL: 500,
   X_ERR_HTTP_ALREADY_RESPONDED: 500,
   X_ERR_HTTP_INVALID_OPTION: 500,
@@ -74,7 +78,8 @@ export function toProblem(error: unknown): Problem {
   if (error instanceof HttpError) {
     const code = error.code
     const status = code === 'X_ERR_HTTP_STATUS' ? error.status : STATUS_BY_CODE[code]
-    const internal = status >= 500 && code !== 'X_ERR_HTTP_STATUS'
+    // A 503 the Listener raises (stopping, at a connection cap) is an answer, not a fault.
+    const internal = status >= 500 && code !== 'X_ERR_HTTP_STATUS' && code !== 'X_ERR_HTTP_UNAVAILABLE'
     const out: Record<string, unknown> = {
       type: 'about:blank',
       title: STATUS_CODES[status] ?? 'Error',

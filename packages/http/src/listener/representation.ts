@@ -17,7 +17,7 @@ import { addVary, applyCors, type CorsPolicy } from './cors.js'
 import { raise, toProblem } from './problem.js'
 import { EventStreamWriter, type SsePlan } from './sse.js'
 import type { ChunkingPolicy } from './types.js'
-import { applyKeepAlive, bodyless, lowerCased, sendBuffered } from './writer.js'
+import { applyKeepAlive, bodyless, echoRequestId, lowerCased, sendBuffered } from './writer.js'
 
 const PROBLEM_TYPE = 'application/problem+json'
 
@@ -254,6 +254,7 @@ export function writeEvents(
     return
   }
   applyKeepAlive(ctx)
+  echoRequestId(ctx)
   const h = lowerCased(headers)
   const policy = corsPolicyOf(ctx)
   if (policy !== undefined) applyCors(policy, ctx.request.headers.origin, h, fault(ctx))
@@ -264,5 +265,7 @@ export function writeEvents(
     res.end()
     return
   }
+  // Each event is counted as the connection takes it, like any streamed body.
+  if (ctx.exchange !== undefined) ctx.exchange.streaming()
   stream.start(status, h)
 }

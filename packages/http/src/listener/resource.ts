@@ -15,6 +15,7 @@ import type {
   Resource,
   ResourceContext,
   ScalarType,
+  UpgradeSpec,
 } from './types.js'
 
 /** A resource declaration whose handler context is typed from the declaration itself. */
@@ -34,7 +35,10 @@ export interface ResourceSpec<Path extends string, PT, QT, HT, BT> {
   readonly etag?: boolean
   validators?(ctx: Context): ResourceValidators | undefined | Promise<ResourceValidators | undefined>
   readonly sse?: boolean | SseResourceOptions
-  handler(ctx: ResourceContext<Path, PT, QT, HT, BT>): unknown
+  /** WebSocket upgrade: a service, or a function of the typed request that returns one. */
+  readonly upgrade?: UpgradeSpec<ResourceContext<Path, PT, QT, HT, undefined>>
+  /** Optional with `upgrade` (plain requests then get 426). */
+  handler?(ctx: ResourceContext<Path, PT, QT, HT, BT>): unknown
 }
 
 /**

@@ -5,6 +5,7 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
 import type { Readable } from 'node:stream'
 import type { CacheControlOptions } from '@x/cache'
 import type { PeerCertificateInfo } from '@x/tls'
+import type { WebSocketService, WebSocketUpgradeOptions } from '@x/websocket'
 import type { CompressionPolicy } from '../client/options.js'
 import type { ResourceValidators } from './caching.js'
 import type { CompressionOptions } from './compression.js'
@@ -212,6 +213,19 @@ export interface Context<S extends ContextShape = ContextShape> {
   readonly tls: TlsInfo | undefined
   /** The certificate the client presented (mutual TLS): `subject`, `commonName`, `issuer`, …; undefined when none. */
   readonly clientCertificate: PeerCertificateInfo | undefined
+  /**
+   * `'websocket'` when the request is a WebSocket opening handshake (a GET with `Connection:
+   * upgrade` and `Upgrade: websocket`, no body) on a Listener with upgrade resources: it switches
+   * protocols if it reaches one of them and every filter passes it. Whatever a filter answers
+   * instead (a value, a thrown `HttpError`) refuses the upgrade and is sent as a plain HTTP
+   * response on a connection that then closes. `undefined` for every other request.
+   */
+  readonly upgrade: 'websocket' | undefined
+  /**
+   * This exchange's id, shared by its access and trace lines: the request's `X-Request-Id` when
+   * it is safe to log, else a generated one; undefined with `requestId: false`.
+   */
+  readonly requestId: string | undefined
   /** The value a request filter returns to pass the request on. */
   next(): Next
 }
@@ -261,8 +275,35 @@ export interface Resource<S extends ContextShape = ContextShape> {
   validators?(ctx: Context): ResourceValidators | undefined | Promise<ResourceValidators | undefined>
   /** Stream the handler's async iterable as Server-Sent Events (`text/event-stream`). */
   readonly sse?: boolean | SseResourceOptions
-  /** The resource function: return a value, or answer through `ctx.caller`. */
-  handler(ctx: Context<S>): unknown
+  /**
+   * Completes WebSocket handshakes that reach this resource (after the filters and the binding
+   * of path, query and headers) and hands the connection to a `@x/websocket` service.
+   */
+  readonly upgrade?: UpgradeSpec<Context<S>>
+  /**
+   * The resource function: return a value, or answer through `ctx.caller`. Optional on a
+   * resource with `upgrade`: plain requests then get 426 with `Upgrade: websocket`.
+   */
+  handler?(ctx: Context<S>): unknown
+}
+
+/** A function of the upgrade request that returns the service of its connection (Ballerina's upgrade resource). */
+export type WebSocketServiceFactory<C = Context> = (
+  ctx: C,
+) => WebSocketService | PromiseLike<WebSocketService>
+
+/**
+ * How a resource upgrades to WebSocket: the options of `@x/websocket`'s `WebSocketUpgrader`
+ * (`subProtocols`, `maxMessageSize`, `idleTimeout`, `heartbeat`, `perMessageDeflate`,
+ * `allowedOrigins`, `maxConnections`, …) with the service of the connections.
+ */
+export interface UpgradeSpec<C = Context> extends Omit<WebSocketUpgradeOptions, 'service'> {
+  /**
+   * The callback service of every connection, or a function of the bound request (`ctx.params`,
+   * `ctx.query`, `ctx.headers`, `ctx.state`) that returns the service of this connection; it
+   * runs after the filters, may be async, and throws an `HttpError` to refuse.
+   */
+  readonly service: WebSocketService | WebSocketServiceFactory<C>
 }
 
 /** A filter: runs on the way in (`request`), on the way out (`response`), or on errors (`error`). */

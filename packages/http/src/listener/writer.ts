@@ -3,7 +3,7 @@
 // sends, errors included, goes through writeResponse().
 
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http'
-import { pipeline, Readable } from 'node:stream'
+import { pipeline, Readable, Writable } from 'node:stream'
 import { isFieldValue, isToken } from '../client/internal/headers.js'
 import { compressStream } from './compression.js'
 import type { RequestContext } from './context.js'
@@ -128,6 +128,12 @@ export function applyKeepAlive(ctx: RequestContext): void {
   }
 }
 
+/** Echoes the request id in its response header, when the Listener is asked to. */
+export function echoRequestId(ctx: RequestContext): void {
+  const name = ctx.dispatcher.echoHeader
+  if (name !== undefined) ctx.res.setHeader(name, ctx.requestId!)
+}
+
 export function lowerCased(headers: OutgoingHeaders | undefined): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {}
   if (headers === undefined) return out
@@ -183,6 +189,7 @@ export function writeResponse(
   ctx.written = true
   if (res.destroyed || res.writableEnded) return true
   applyKeepAlive(ctx)
+  echoRequestId(ctx)
   if (ctx.mediaType !== undefined && type !== undefined) type = ctx.mediaType
   const chunking = ctx.resource?.chunking ?? ctx.dispatcher.chunking
   if (headers === undefined && chunking !== 'ALWAYS' && !bodyless(status)) {
@@ -193,6 +200,7 @@ export function writeResponse(
     if (plain(ctx, length)) {
       if (payload === undefined) res.writeHead(status, { 'content-length': 0 })
       else res.writeHead(status, { 'content-type': type, 'content-length': length })
+      if (ctx.exchange !== undefined) ctx.exchange.payload = payload
       res.end(payload)
       return true
     }
@@ -227,6 +235,7 @@ export function sendBuffered(
     delete h[CONTENT_LENGTH]
     h[TRANSFER_ENCODING] = 'chunked'
     res.writeHead(status, h)
+    if (ctx.exchange !== undefined) ctx.exchange.payload = payload
     // A chunked body is sent as chunks even when its size is known: write, then end.
     if (payload !== undefined && payload.length !== 0 && ctx.method !== 'HEAD') res.write(payload)
     res.end()
@@ -235,6 +244,7 @@ export function sendBuffered(
   delete h[TRANSFER_ENCODING]
   h[CONTENT_LENGTH] = length
   res.writeHead(status, h)
+  if (ctx.exchange !== undefined) ctx.exchange.payload = payload
   res.end(payload)
 }
 
@@ -250,6 +260,7 @@ function writeStream(
     return
   }
   applyKeepAlive(ctx)
+  echoRequestId(ctx)
   const h = lowerCased(headers)
   if (h[CONTENT_TYPE] === undefined) h[CONTENT_TYPE] = ctx.mediaType ?? BYTES_TYPE
   const chunking = ctx.resource?.chunking ?? ctx.dispatcher.chunking
@@ -286,13 +297,43 @@ function writeStream(
     delete h[CONTENT_LENGTH]
   }
   res.writeHead(status, h)
+  if (ctx.exchange !== undefined) ctx.exchange.streaming()
   const done = (err: NodeJS.ErrnoException | null) => {
     if (err) ctx.dispatcher.streamFailed(ctx, err)
   }
-  // Under HTTP/2 the body goes straight into the stream (DATA frames, no chunked coding).
-  const sink = ctx.request.httpVersionMajor === 2 ? (res as unknown as Http2Response).stream : res
+  // Under HTTP/2 the body goes straight into the stream (DATA frames, no chunked coding), unless
+  // a tool (a trace log) watches the response's write(): then through it.
+  const sink = ctx.request.httpVersionMajor !== 2 ? res : http2Sink(res as unknown as Http2Response)
   if (coding === null) pipeline(toReadable(body), sink, done)
   else pipeline(toReadable(body), compressStream(compressionOf(ctx), coding, streamIsTextual(h)), sink, done)
+}
+
+/** The HTTP/2 stream, or a Writable over the response's replaced write() and end(). */
+function http2Sink(res: Http2Response): Writable {
+  const stream = res.stream
+  if (!Object.hasOwn(res, 'write')) return stream
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      if (stream.closed || stream.destroyed || stream.writableEnded) callback(closedStream())
+      else res.write(chunk, callback)
+    },
+    final(callback) {
+      res.end(undefined, () => callback())
+    },
+    destroy(err, callback) {
+      if (err !== null) res.destroy()
+      callback(err)
+    },
+  })
+  // A client that resets the stream ends the copy too, so the source is released.
+  stream.once('close', () => {
+    if (!sink.writableFinished) sink.destroy(closedStream())
+  })
+  return sink
+}
+
+function closedStream(): Error {
+  return Object.assign(new Error('the HTTP/2 stream closed'), { code: 'ERR_STREAM_DESTROYED' })
 }
 
 async function collect(src: Readable): Promise<Buffer> {
