@@ -196,4 +196,16 @@ describe('Listener in cluster mode (real forks)', () => {
     await agent.close()
     expect(await running.exited).toBe(0)
   })
+
+  it('kills every worker on immediateStop, and restarts none of them', async () => {
+    running = launch({ CLUSTER_WORKERS: '2' })
+    const ready = await running.next('ready')
+    running.send('immediate')
+    await running.next('stopped')
+    const exits = running.events.filter((e) => e.event === 'worker-exit')
+    expect(exits.map((e) => e.pid).sort()).toEqual([...(ready.pids as number[])].sort())
+    expect(exits.every((e) => e.expected === true && e.signal === 'SIGKILL')).toBe(true)
+    expect(await running.exited).toBe(0)
+    expect(running.events.some((e) => e.event === 'worker-restart')).toBe(false)
+  })
 })
