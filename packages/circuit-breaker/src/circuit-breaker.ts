@@ -1,8 +1,9 @@
 // The breaker: a rolling window of per-bucket counts, the closed → open → half-open state
 // machine, and execute(fn). Transitions out of `open` and probe time-outs are applied
 // lazily when the breaker is next asked, so a breaker owns no timer.
+import { randomUUID } from 'node:crypto'
 import { rejectChannel, stateChangeChannel } from './channels.js'
-import { CircuitBreakerError, type CircuitState } from './errors.js'
+import { CircuitBreakerError, type CircuitState, invalidOption } from './errors.js'
 import {
   type BreakerConfig,
   type CircuitBreakerOptions,
@@ -11,6 +12,7 @@ import {
   type StateChangeEvent,
   type StateChangeReason,
 } from './options.js'
+import { SharedWindow } from './shared-window.js'
 
 const CLOSED = 0
 const OPEN = 1
@@ -126,6 +128,8 @@ export class CircuitBreaker {
   #lastUsed = -1
   #listeners: StateChangeListener[] | null = null
   readonly #closedPermit: CircuitPermit
+  /** Counting together with other processes (`shared` option); null counts in this process only. */
+  readonly #shared: SharedWindow | null = null
 
   // Settlement callbacks made once per breaker, so the closed path allocates no closure.
   readonly #onFulfilled = (value: unknown): unknown => {
@@ -171,6 +175,19 @@ export class CircuitBreaker {
     this.#calls = new Float64Array(this.#c.buckets)
     this.#fails = new Float64Array(this.#c.buckets)
     this.#openPeriod = this.#c.resetTime
+    const shared = this.#c.shared
+    if (shared !== null) {
+      if (this.#c.name === undefined) throw invalidOption('shared', 'needs the breaker to have a name')
+      this.#shared = new SharedWindow(
+        shared.store,
+        this.#c.name,
+        { timeWindow: this.#c.timeWindow, bucketSize: this.#c.bucketSize },
+        shared.timeout,
+        shared.retryInterval,
+        this.#now,
+        (trip) => this.#onSharedAnswer(trip),
+      )
+    }
     const self = this
     this.#closedPermit = {
       probe: false,
@@ -406,6 +423,10 @@ export class CircuitBreaker {
     const slot = this.#slot
     this.#calls[slot]!++
     this.#total++
+    if (this.#shared !== null) {
+      this.#recordShared(this.#shared, failed, t, slot)
+      return
+    }
     if (!failed) return
     this.#fails[slot]!++
     this.#failed++
@@ -414,6 +435,43 @@ export class CircuitBreaker {
       this.#failed >= this.#c.failureThreshold * this.#total &&
       this.#forced === NOT_FORCED
     ) {
+      this.#trip(t, 'failure-threshold')
+    }
+  }
+
+  /**
+   * Shared counting: the store's answers decide (so every process decides on the same
+   * totals); the local window still counts, and decides while the store is failing.
+   */
+  #recordShared(shared: SharedWindow, failed: boolean, t: number, slot: number): void {
+    if (failed) {
+      this.#fails[slot]!++
+      this.#failed++
+    }
+    shared.count(failed, t)
+    if (
+      failed &&
+      !shared.healthy &&
+      this.#forced === NOT_FORCED &&
+      this.#total >= this.#c.requestVolumeThreshold &&
+      this.#failed >= this.#c.failureThreshold * this.#total
+    ) {
+      this.#trip(t, 'failure-threshold')
+    }
+  }
+
+  /** The store answered: obey a trip another process published, or trip on the totals it answered. */
+  #onSharedAnswer(trip: string | null): void {
+    const shared = this.#shared!
+    if (this.#state !== CLOSED || this.#forced !== NOT_FORCED) return
+    const t = this.#now()
+    if (trip !== null && trip !== shared.lastTrip) {
+      shared.lastTrip = trip
+      this.#trip(t, 'shared-trip')
+      return
+    }
+    const total = shared.calls
+    if (total >= this.#c.requestVolumeThreshold && shared.failures >= this.#c.failureThreshold * total) {
       this.#trip(t, 'failure-threshold')
     }
   }
@@ -473,6 +531,10 @@ export class CircuitBreaker {
         : Math.min(this.#openPeriod * this.#c.backoffFactor, this.#c.maxResetTime)
     this.#trips++
     this.#enterOpen(t, t + this.#openPeriod)
+    if (this.#shared !== null) {
+      if (reason === 'failure-threshold') this.#shared.publishTrip(randomUUID(), this.#openPeriod, t)
+      else this.#shared.reset()
+    }
     this.#emit(from, t, reason)
   }
 
@@ -503,6 +565,7 @@ export class CircuitBreaker {
     this.#total = 0
     this.#failed = 0
     this.#bucket = -1
+    this.#shared?.reset()
   }
 
   #emit(from: StateCode, t: number, reason: StateChangeReason): void {

@@ -10,6 +10,8 @@ export type {
   BackoffOptions,
   CircuitBreakerOptions,
   RollingWindowOptions,
+  SharedWindowOptions,
   StateChangeEvent,
   StateChangeReason,
 } from './options.js'
+export type { BreakerStore, SharedCounts, WindowShape } from './shared-window.js'

@@ -3,6 +3,7 @@
 import { performance } from 'node:perf_hooks'
 import type { CircuitState } from './errors.js'
 import { invalidOption } from './errors.js'
+import type { BreakerStore } from './shared-window.js'
 
 /** Why a breaker changed state. */
 export type StateChangeReason =
@@ -11,6 +12,7 @@ export type StateChangeReason =
   | 'probe-success'
   | 'probe-failure'
   | 'probe-timeout'
+  | 'shared-trip'
   | 'force-open'
   | 'force-close'
   | 'reset'
@@ -96,6 +98,11 @@ export interface CircuitBreakerOptions {
   ignoreError?: (error: unknown) => boolean
   /** Called on every state change, after the state has changed. */
   onStateChange?: (event: StateChangeEvent) => void
+  /**
+   * Count failures together with breakers of the same name in other processes, through a
+   * store (off by default: each breaker counts in its own process). Needs `name`.
+   */
+  shared?: SharedWindowOptions
   /** Reported in events and errors. */
   name?: string
   /**
@@ -103,6 +110,16 @@ export interface CircuitBreakerOptions {
    * @defaultValue `performance.now` (monotonic)
    */
   now?: () => number
+}
+
+/** Where and how a breaker counts together with other processes. */
+export interface SharedWindowOptions {
+  /** The store, for example `new RedisBreakerStore(...)` from `@x/circuit-breaker/redis`. */
+  store: BreakerStore
+  /** A store round trip slower than this counts as a failure, in ms. @defaultValue 200 */
+  timeout?: number
+  /** After a store failure, how long the breaker counts alone before it tries the store again, in ms. @defaultValue 1000 */
+  retryInterval?: number
 }
 
 /** A validated, normalised set of options. */
@@ -123,6 +140,7 @@ export interface BreakerConfig {
   readonly onStateChange: ((event: StateChangeEvent) => void) | null
   readonly name: string | undefined
   readonly now: () => number
+  readonly shared: { store: BreakerStore; timeout: number; retryInterval: number } | null
 }
 
 export const BREAKER_OPTION_KEYS: ReadonlySet<string> = new Set([
@@ -138,6 +156,7 @@ export const BREAKER_OPTION_KEYS: ReadonlySet<string> = new Set([
   'onStateChange',
   'name',
   'now',
+  'shared',
 ])
 
 const MAX_BUCKETS = 1000
@@ -288,6 +307,27 @@ export function resolveBreakerOptions(
   }
   const now = fn<() => number>(o.now, 'now') ?? defaultNow
 
+  let shared: BreakerConfig['shared'] = null
+  if (o.shared !== undefined) {
+    const s: unknown = o.shared
+    if (!isPlainObject(s)) throw invalidOption('shared', 'must be a plain object')
+    checkKeys(s, new Set(['store', 'timeout', 'retryInterval']), 'shared')
+    const store = s['store'] as BreakerStore | undefined
+    if (
+      typeof store !== 'object' ||
+      store === null ||
+      typeof store.add !== 'function' ||
+      typeof store.trip !== 'function'
+    ) {
+      throw invalidOption('shared.store', 'must have add() and trip() functions')
+    }
+    shared = {
+      store,
+      timeout: duration(s['timeout'], 'shared.timeout', 200),
+      retryInterval: duration(s['retryInterval'], 'shared.retryInterval', 1_000),
+    }
+  }
+
   return Object.freeze({
     timeWindow,
     bucketSize,
@@ -305,6 +345,7 @@ export function resolveBreakerOptions(
     onStateChange,
     name: o.name,
     now,
+    shared,
   })
 }
 

@@ -10,6 +10,23 @@ const cases: Case[] = [
   { name: 'an unknown option (a typo)', options: { failureTreshold: 0.5 }, option: 'failureTreshold' },
   { name: 'an own __proto__ key', options: JSON.parse('{"__proto__": {"x": 1}}'), option: '__proto__' },
   { name: 'rollingWindow not an object', options: { rollingWindow: 5 }, option: 'rollingWindow' },
+  { name: 'shared not an object', options: { shared: true }, option: 'shared' },
+  { name: 'shared without a store', options: { shared: {} }, option: 'shared.store' },
+  {
+    name: 'a shared store without trip()',
+    options: { shared: { store: { add: async () => ({}) } } },
+    option: 'shared.store',
+  },
+  {
+    name: 'an unknown shared key',
+    options: { shared: { store: { add() {}, trip() {} }, ttl: 5 } },
+    option: 'shared.ttl',
+  },
+  {
+    name: 'a zero shared timeout',
+    options: { shared: { store: { add() {}, trip() {} }, timeout: 0 } },
+    option: 'shared.timeout',
+  },
   {
     name: 'unknown rollingWindow key',
     options: { rollingWindow: { size: 1 } },
@@ -176,5 +193,14 @@ describe('options are validated at construction', () => {
     expect(() => new CircuitBreaker({ rollingWindow: { timeWindow: 5_000 } })).not.toThrow()
     expect(() => new CircuitBreaker({ rollingWindow: { timeWindow: 7 } })).not.toThrow()
     expect(typeof circuitBreaker()).toBe('function')
+  })
+})
+
+describe('shared counting needs a name', () => {
+  it('rejects a breaker with a shared store but no name with X_ERR_CIRCUIT_INVALID_OPTION', () => {
+    const store = { add: async () => ({ calls: 0, failures: 0, trip: null }), trip: async () => {} }
+    expect(() => new CircuitBreaker({ shared: { store } })).toThrow(
+      expect.objectContaining({ code: 'X_ERR_CIRCUIT_INVALID_OPTION', option: 'shared' }),
+    )
   })
 })

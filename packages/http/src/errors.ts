@@ -32,6 +32,7 @@ export type HttpErrorCode =
   | 'X_ERR_HTTP_DUPLICATE_BASE_PATH'
   | 'X_ERR_HTTP_LISTENER_STATE'
   | 'X_ERR_HTTP_LISTEN_FAILED'
+  | 'X_ERR_HTTP_WORKER_CRASH_LOOP'
 
 /** Header values an {@link HttpError} adds to its response (for example `www-authenticate`). */
 export type HttpErrorHeaders = Readonly<Record<string, string | number | readonly string[]>>

@@ -61,6 +61,7 @@ export type {
 export type { HttpErrorCode, HttpErrorHeaders, HttpErrorOptions } from './errors.js'
 export { HttpError, isHttpError } from './errors.js'
 export type { ResourceValidators } from './listener/caching.js'
+export type { WorkersOptions } from './listener/cluster.js'
 export type { CompressionLevels, CompressionOptions, ContentCoding } from './listener/compression.js'
 export type { CorsOptions } from './listener/cors.js'
 export { Http2Request } from './listener/http2-adapter.js'

@@ -8,6 +8,7 @@ import { createServer as createHttpsServer } from 'node:https'
 import type { Socket } from 'node:net'
 import type { StapleStatus } from '@x/tls'
 import { configError, type HttpErrorCode } from '../errors.js'
+import { isClusterPrimary, reportWorkerFailure, serveAsWorker, WorkerPool, workerPort } from './cluster.js'
 import { type CompiledService, compileService, ServiceTable } from './compile.js'
 import { type ListenerOptions, type ResolvedOptions, resolveOptions } from './options.js'
 import { Dispatcher } from './pipeline.js'
@@ -47,6 +48,8 @@ export class Listener {
   private readonly sockets = new Set<Socket>()
   private readonly answered = new WeakSet<Socket>()
   private stopping: Promise<void> | undefined
+  /** The forked workers, in the primary of a clustered Listener. */
+  private pool: WorkerPool | undefined
   private http2: Http2Front | undefined
   private detachTls: (() => void) | undefined
   private logsClosed = false
@@ -90,6 +93,7 @@ export class Listener {
 
   /** The bound port once started (the OS's pick when 0 was asked for), else the configured one. */
   get port(): number {
+    if (this.pool !== undefined) return this.pool.port
     const address = this.server?.address()
     return typeof address === 'object' && address !== null ? address.port : this.options.port
   }
@@ -113,14 +117,16 @@ export class Listener {
       throw configError('X_ERR_HTTP_LISTENER_STATE', `start() called on a ${this.state} Listener`)
     }
     this.state = 'starting'
+    if (isClusterPrimary(this.options.workers)) return this.startWorkers()
     const server = this.createServer()
     this.server = server
+    const port = workerPort(this.options.workers, this.options.port)
     try {
       // A log file that cannot be opened fails start() rather than every line after it.
       for (const log of this.options.ownedLogs) if ('ready' in log) await log.ready()
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject)
-        server.listen(this.options.port, this.options.host, () => {
+        server.listen(port, this.options.host, () => {
           server.off('error', reject)
           resolve()
         })
@@ -128,6 +134,7 @@ export class Listener {
     } catch (e) {
       this.state = 'stopped'
       this.server = undefined
+      reportWorkerFailure(this.options.workers, (e as { code?: string }).code)
       this.detachTls?.()
       await this.closeLogs()
       throw configError(
@@ -138,7 +145,34 @@ export class Listener {
     }
     this.state = 'started'
     if (startChannel.hasSubscribers) startChannel.publish({ listener: this, port: this.port })
+    serveAsWorker(this.options.workers, this.port, this.stopForPrimary)
   }
+
+  /** Process ids of the workers alive now (cluster primary only; empty otherwise). */
+  get workerPids(): number[] {
+    return this.pool?.pids ?? []
+  }
+
+  /** Cluster primary: forks the workers and resolves once every one listens. */
+  private async startWorkers(): Promise<void> {
+    const pool = new WorkerPool(
+      this.options.workers!,
+      this.options.port,
+      this.options.host,
+      this.options.logger,
+    )
+    this.pool = pool
+    try {
+      await pool.start()
+    } catch (e) {
+      this.state = 'stopped'
+      throw e
+    }
+    this.state = 'started'
+    if (startChannel.hasSubscribers) startChannel.publish({ listener: this, port: this.port })
+  }
+
+  private readonly stopForPrimary = (timeout: number): Promise<void> => this.stop(timeout)
 
   /**
    * Stops accepting connections and lets in-flight requests finish: each is answered with
@@ -166,7 +200,18 @@ export class Listener {
       if (timeout === 0) {
         this.upgrades.stop(0)
         this.destroyAll()
+        void this.pool?.stop(0)
       }
+      return this.stopping
+    }
+    if (this.pool !== undefined && this.state === 'started') {
+      this.state = 'stopping'
+      this.stopping = this.pool.stop(timeout).then(() => {
+        this.state = 'stopped'
+        if (stopChannel.hasSubscribers)
+          stopChannel.publish({ listener: this, graceful: timeout !== 0, forced: 0 })
+        return this.closeLogs()
+      })
       return this.stopping
     }
     const server = this.server

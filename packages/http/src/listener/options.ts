@@ -6,6 +6,7 @@ import type { ServerTls } from '@x/tls'
 import type { CompressionPolicy } from '../client/options.js'
 import { configError } from '../errors.js'
 import { type UsedLog, useAccessLog, useTraceLog } from '../log-options.js'
+import { type ResolvedWorkers, resolveWorkers, type WorkersOptions } from './cluster.js'
 import { type CompressionOptions, type CompressionPlan, compileCompression } from './compression.js'
 import { type RequestIdOptions, type ResolvedRequestId, resolveRequestId } from './request-id.js'
 import { type ListenerTlsOptions, resolveTls } from './tls.js'
@@ -53,6 +54,11 @@ export interface ListenerOptions {
   compression?: CompressionPolicy | CompressionOptions
   /** Where 500s and other failures are logged. @defaultValue a logger writing to `console.error` */
   logger?: ListenerLogger
+  /**
+   * Serve from this many `node:cluster` worker processes (`'auto'`: one per core); the
+   * primary forks, restarts and stops them and serves nothing itself. @defaultValue one process, no cluster
+   */
+  workers?: number | 'auto' | WorkersOptions
   /**
    * `'2'` serves HTTP/2 and HTTP/1.1 on the one port: chosen by ALPN over TLS, by the
    * connection preface in cleartext (h2c with prior knowledge); see `http2.allowHTTP1`.
@@ -157,6 +163,7 @@ export interface ResolvedOptions {
   readonly chunking: ChunkingPolicy
   readonly compression: CompressionPlan
   readonly logger: ListenerLogger
+  readonly workers: ResolvedWorkers | undefined
   readonly httpVersion: '1.1' | '2'
   readonly http2: ResolvedHttp2
   /** The TLS configuration built by `@x/tls`, when serving over TLS. */
@@ -195,6 +202,7 @@ const KNOWN = new Set([
   'chunking',
   'compression',
   'logger',
+  'workers',
   'httpVersion',
   'http2',
   'secureSocket',
@@ -378,6 +386,7 @@ export function resolveOptions(options: ListenerOptions): ResolvedOptions {
     chunking: policy<ChunkingPolicy>(o.chunking, 'chunking', 'AUTO'),
     compression: compileCompression(o.compression, undefined, '', 'X_ERR_HTTP_INVALID_OPTION'),
     logger: logger as ListenerLogger,
+    workers: resolveWorkers(o.workers),
     httpVersion,
     http2,
     tls:

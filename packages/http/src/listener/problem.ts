@@ -34,6 +34,7 @@ export const STATUS_BY_CODE: Readonly<Record<HttpErrorCode, number>> = {
   X_ERR_HTTP_DUPLICATE_BASE_PATH: 500,
   X_ERR_HTTP_LISTENER_STATE: 500,
   X_ERR_HTTP_LISTEN_FAILED: 500,
+  X_ERR_HTTP_WORKER_CRASH_LOOP: 500,
 }
 
 /**
