@@ -57,11 +57,21 @@ describe('leaf re-export entries', () => {
     }
   })
 
-  it('lists one subpath per @x dependency, plus @x/cache/redis, in exports and publishConfig.exports', () => {
-    const leaves = Object.keys(manifest.dependencies)
+  it('lists a subpath for every entry of every @x dependency, in exports and publishConfig.exports', () => {
+    // `@x/<leaf>` → `./<leaf>`, `@x/<leaf>/redis` → `./<leaf>/redis`: read from each leaf's own
+    // manifest, so a leaf that gains an entry fails here until @x/http re-exports it too.
+    const expected = Object.keys(manifest.dependencies)
       .filter((dep) => dep.startsWith('@x/'))
-      .map((dep) => `./${dep.slice('@x/'.length)}`)
-    const expected = [...leaves, './cache/redis'].sort()
+      .flatMap((dep) => {
+        const leaf = dep.slice('@x/'.length)
+        const leafManifest = JSON.parse(
+          readFileSync(new URL(`../../${leaf}/package.json`, import.meta.url), 'utf8'),
+        ) as { exports: Record<string, unknown> }
+        return Object.keys(leafManifest.exports)
+          .filter((key) => key !== './package.json')
+          .map((key) => (key === '.' ? `./${leaf}` : `./${leaf}/${key.slice(2)}`))
+      })
+      .sort()
     const subpaths = (map: Record<string, unknown>) =>
       Object.keys(map)
         .filter((key) => key !== '.' && key !== './decorators' && key !== './package.json')
