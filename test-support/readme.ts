@@ -14,14 +14,28 @@ export function readmeSnippets(readmePath: string): string[] {
   return out
 }
 
-/** Rewrites `@x/<pkg>` specifiers to the package sources under `packagesDir`. */
+/** The source file of `@x/<pkg><sub>`: its `@x/source` export condition, else `src/<sub>.ts`. */
+function sourceOf(packagesDir: string, pkg: string, sub: string): string {
+  const dir = resolve(packagesDir, pkg)
+  try {
+    const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+      exports?: Record<string, unknown>
+    }
+    const entry = manifest.exports?.[`.${sub}`]
+    const source = (entry as Record<string, unknown> | undefined)?.['@x/source']
+    if (typeof source === 'string') return resolve(dir, source)
+  } catch {
+    // No readable manifest: fall back to the layout every package follows.
+  }
+  return resolve(dir, 'src', sub === '' ? 'index.ts' : `${sub.slice(1)}.ts`)
+}
+
+/** Rewrites `@x/<pkg>` and `@x/<pkg>/<subpath>` specifiers to the package sources under `packagesDir`. */
 export function pointAtSources(code: string, packagesDir: string): string {
   return code.replace(
-    /(['"])@x\/([a-z-]+)(\/[a-z-]+)?\1/g,
-    (_m, q: string, pkg: string, sub: string | undefined) => {
-      const file = sub === undefined ? 'index.ts' : `${sub.slice(1)}.ts`
-      return `${q}${pathToFileURL(resolve(packagesDir, pkg, 'src', file)).href}${q}`
-    },
+    /(['"])@x\/([a-z-]+)((?:\/[a-z-]+)*)\1/g,
+    (_m, q: string, pkg: string, sub: string) =>
+      `${q}${pathToFileURL(sourceOf(packagesDir, pkg, sub)).href}${q}`,
   )
 }
 

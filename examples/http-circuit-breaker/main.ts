@@ -45,6 +45,19 @@ async function call(label: string): Promise<void> {
   }
 }
 
+/**
+ * Waits until the open breaker lets a probe through. A timer may fire a little before
+ * performance.now() says its delay elapsed (libuv reads its clock once per loop turn), so this
+ * waits again until the breaker's own clock agrees.
+ */
+async function untilProbe(): Promise<void> {
+  for (;;) {
+    const at = inventory.circuitBreaker!.stats().nextProbeAt
+    if (at === undefined || at <= performance.now()) return
+    await sleep(at - performance.now() + 1)
+  }
+}
+
 await call('1 healthy')
 await call('2 healthy')
 mode = 'overloaded'
@@ -56,7 +69,7 @@ await call('6 open')
 console.log(`the service saw ${served - before} of the last 2 requests`)
 
 mode = 'healthy'
-await sleep(inventory.circuitBreaker!.stats().nextProbeAt! - performance.now())
+await untilProbe()
 await call('7 probe') // half-open: this one goes through and closes the breaker
 await call('8 closed')
 
@@ -69,7 +82,7 @@ console.log(`breaker is ${inventory.circuitBreaker!.state} after the service sto
 
 service = createServer(handler)
 await new Promise<void>((resolve) => service.listen(port, '127.0.0.1', resolve))
-await sleep(inventory.circuitBreaker!.stats().nextProbeAt! - performance.now())
+await untilProbe()
 await call('13 restarted')
 console.log(`breaker is ${inventory.circuitBreaker!.state} after the service came back`)
 

@@ -8,10 +8,14 @@ const count = process.env.COUNT === undefined ? 5 : Number(process.env.COUNT)
 const client = new Client(target.origin)
 const events = client.sse(target.pathname, { maxReconnects: 10 })
 let seen = 0
+// The id of the last event this loop handled: what to resume after. (events.lastEventId is the
+// last id *received*, which may already be the next event when several arrive in one chunk.)
+let lastHandled = ''
 for await (const event of events) {
   const { n, at } = JSON.parse(event.data) as { n: number; at: string }
   console.log(`${event.event} #${event.id}: n=${n} at ${at}`)
+  lastHandled = event.id
   if (++seen === count) break // closes the connection; the server returns its generator
 }
-console.log(`read ${seen} events, last id ${events.lastEventId}`)
+console.log(`read ${seen} events, last id ${lastHandled}`)
 await client.close()

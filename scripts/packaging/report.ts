@@ -4,6 +4,7 @@ export const checkNames = [
   'manifest',
   'install',
   '@x deps',
+  'one copy',
   'import',
   'require',
   'esm=cjs',

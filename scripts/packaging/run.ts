@@ -20,7 +20,7 @@ import { checkPackedManifest, moduleSubpaths } from './manifest.ts'
 import { limiter, run, tail } from './proc.ts'
 import { type CheckName, type CheckOutcome, checkNames, type PackageReport } from './report.ts'
 import { checkTypes, type TypedEntry, typeModes } from './types.ts'
-import { checkXDeps } from './x-deps.ts'
+import { checkSharedCopies, checkXDeps, sharedLibraries } from './x-deps.ts'
 
 export interface WorkspacePackage {
   name: string
@@ -70,6 +70,24 @@ function xClosure(name: string, byName: ReadonlyMap<string, WorkspacePackage>): 
   }
   visit(name)
   return [...seen].sort()
+}
+
+/**
+ * The shared libraries `name` needs at run time: those its own or its @x dependencies'
+ * `dependencies` or required `peerDependencies` name. Optional peers are not needed.
+ */
+function requiredShared(name: string, byName: ReadonlyMap<string, WorkspacePackage>): string[] {
+  const needed = new Set<string>()
+  for (const current of [name, ...xClosure(name, byName)]) {
+    const manifest = byName.get(current)?.manifest
+    if (manifest === undefined) continue
+    const optional = (manifest['peerDependenciesMeta'] ?? {}) as Record<string, { optional?: boolean }>
+    for (const dep of Object.keys(depsOf(manifest, 'dependencies'))) needed.add(dep)
+    for (const dep of Object.keys(depsOf(manifest, 'peerDependencies'))) {
+      if (optional[dep]?.optional !== true) needed.add(dep)
+    }
+  }
+  return sharedLibraries.filter((library) => needed.has(library))
 }
 
 interface Packed {
@@ -267,16 +285,24 @@ async function checkOne(pkg: WorkspacePackage, ctx: Context): Promise<Record<Che
     checks.install = outcome([])
   } catch (error) {
     checks.install = failure(error)
-    skipFrom(['@x deps', 'import', 'require', 'esm=cjs', ...typeModes], 'the install failed')
+    skipFrom(['@x deps', 'one copy', 'import', 'require', 'esm=cjs', ...typeModes], 'the install failed')
     return checks
   }
 
   try {
     const leaf = !(ctx.wiring ?? wiringPackages).has(pkg.name)
-    const problems = checkXDeps({ self: pkg.name, leaf, packages: readInstallTree(consumer) })
+    const tree = readInstallTree(consumer)
+    const problems = checkXDeps({ self: pkg.name, leaf, packages: tree })
     checks['@x deps'] = outcome(problems.map((p) => p.message))
+    const shared = checkSharedCopies({
+      packages: tree,
+      libraries: sharedLibraries,
+      required: requiredShared(pkg.name, ctx.byName),
+    })
+    checks['one copy'] = outcome(shared.map((p) => p.message))
   } catch (error) {
     checks['@x deps'] = failure(error)
+    checks['one copy'] = failure(error)
   }
 
   const { subpaths, patterns } = moduleSubpaths(packed.manifest['exports'])

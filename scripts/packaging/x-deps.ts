@@ -54,3 +54,51 @@ export function checkXDeps({ self, leaf, packages }: XDepsInput): XDepsProblem[]
   }
   return problems
 }
+
+/**
+ * Libraries a user shares with us (undici's dispatchers and errors, ws's sockets, pino's
+ * loggers): a second copy in one install splits `instanceof`, global dispatchers and options.
+ */
+export const sharedLibraries: readonly string[] = ['undici', 'ws', 'pino']
+
+export interface SharedCopiesInput {
+  /** The lockfile's `packages` map. */
+  packages: LockPackages
+  /** The libraries that must be installed at most once. */
+  libraries: readonly string[]
+  /** Of those, the ones the package needs: each must be installed exactly once. */
+  required: readonly string[]
+}
+
+export type SharedCopiesProblemCode = 'second-copy' | 'missing-shared'
+
+export interface SharedCopiesProblem {
+  code: SharedCopiesProblemCode
+  message: string
+}
+
+/**
+ * What `pnpm why undici` (or `npm ls undici --all`) shows, from the install tree npm recorded:
+ * every path a shared library was installed at. More than one path is a second copy.
+ */
+export function checkSharedCopies({
+  packages,
+  libraries,
+  required,
+}: SharedCopiesInput): SharedCopiesProblem[] {
+  const problems: SharedCopiesProblem[] = []
+  for (const library of libraries) {
+    const suffix = `node_modules/${library}`
+    const copies = Object.entries(packages).filter(([path]) => path === suffix || path.endsWith(`/${suffix}`))
+    const where = copies.map(([path, entry]) => `${entry.version ?? '?'} at ${path}`)
+    if (copies.length > 1) {
+      problems.push({
+        code: 'second-copy',
+        message: `${library} is installed ${copies.length} times: ${where.join(', ')}`,
+      })
+    } else if (copies.length === 0 && required.includes(library)) {
+      problems.push({ code: 'missing-shared', message: `${library} is needed but not installed` })
+    }
+  }
+  return problems
+}

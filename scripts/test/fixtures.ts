@@ -130,6 +130,19 @@ export const fixtures: readonly Fixture[] = [
     notOk: {},
     wiring: true,
   },
+  {
+    title: 'passes one copy for a leaf with one copy of a shared library (ws)',
+    name: '@x/fixture-ws',
+    files: good('@x/fixture-ws', { dependencies: { ws: '^8.18.0' } }),
+    notOk: {},
+  },
+  {
+    title: 'fails one copy when the install holds two copies of ws (7 at the top, 8 nested)',
+    name: '@x/fixture-split',
+    files: good('@x/fixture-split', { dependencies: { '@x/fixture-ws': '0.0.0', ws: '^7.5.10' } }),
+    notOk: { 'one copy': 'error' },
+    wiring: true,
+  },
 ]
 
 /** Writes every fixture under `packagesDir/<short name>/`. */

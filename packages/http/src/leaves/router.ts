@@ -1,0 +1,3 @@
+// `@x/http/router`: the public surface of `@x/router`, unchanged, so one install of @x/http reaches it.
+// A re-export entry is the one place `export *` is right: it must follow the leaf's surface exactly.
+export * from '@x/router'
