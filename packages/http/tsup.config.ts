@@ -6,6 +6,7 @@ export const leafEntries = {
   router: 'src/leaves/router.ts',
   'client-pool': 'src/leaves/client-pool.ts',
   'circuit-breaker': 'src/leaves/circuit-breaker.ts',
+  'circuit-breaker-redis': 'src/leaves/circuit-breaker-redis.ts',
   cache: 'src/leaves/cache.ts',
   'cache-redis': 'src/leaves/cache-redis.ts',
   tls: 'src/leaves/tls.ts',

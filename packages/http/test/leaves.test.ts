@@ -25,6 +25,11 @@ const entries = [
     load: () => import('../src/leaves/circuit-breaker.ts'),
     leaf: () => import('@x/circuit-breaker'),
   },
+  {
+    name: '@x/http/circuit-breaker/redis',
+    load: () => import('../src/leaves/circuit-breaker-redis.ts'),
+    leaf: () => import('@x/circuit-breaker/redis'),
+  },
   { name: '@x/http/cache', load: () => import('../src/leaves/cache.ts'), leaf: () => import('@x/cache') },
   {
     name: '@x/http/cache/redis',
