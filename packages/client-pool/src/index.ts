@@ -14,6 +14,7 @@ export type {
 export { balancer } from './balancer.js'
 export type { ClientPoolErrorCode, TargetFailure } from './errors.js'
 export { ClientPoolError, isClientPoolError } from './errors.js'
+export { PREVIOUS_TARGETS } from './internal/balance-handler.js'
 export type {
   ClientPoolOptions,
   HttpVersion,

@@ -6,6 +6,13 @@ import { ClientPoolError, type TargetFailure } from '../errors.js'
 import type { BalanceState, PickContext, TargetState } from './balance-state.js'
 import { publishBudgetExhausted, publishFailover } from './diagnostics.js'
 
+/**
+ * A list a retry layer above the balancer may put in a request's dispatch options, the same
+ * array on every attempt: the balancer adds the URL of each target it sends an attempt to, and
+ * a later attempt goes elsewhere when another target may take it (Envoy's `previous_hosts`).
+ */
+export const PREVIOUS_TARGETS: unique symbol = Symbol.for('x.client-pool.previous-targets') as never
+
 type Controller = Dispatcher.DispatchController
 type Handler = Dispatcher.DispatchHandler
 type Dispatch = Dispatcher.Dispatch
@@ -230,12 +237,18 @@ export class BalanceHandler implements Handler, Controller, PickContext {
   next(): void {
     if (this.#phase === DONE) return
     let t: TargetState | undefined
+    const previous = (this.opts as { [PREVIOUS_TARGETS]?: string[] })[PREVIOUS_TARGETS]
     try {
-      t = this.state.pick(this)
+      t =
+        previous !== undefined && previous.length > 0 && this.tried === null
+          ? this.#pickElsewhere(previous)
+          : undefined
+      if (t === undefined) t = this.state.pick(this)
     } catch (err) {
       this.#finish(err as Error)
       return
     }
+    if (t !== undefined && previous !== undefined) previous.push(t.url)
     if (t === undefined) {
       this.#finish(this.tried === null ? this.#noTarget() : this.#exhausted(null))
       return
@@ -256,6 +269,20 @@ export class BalanceHandler implements Handler, Controller, PickContext {
       this.dispatches[t.index]!(next, this)
     } catch (err) {
       this.onResponseError(null, err as Error)
+    }
+  }
+
+  /** A retried request's first pick: a target its earlier attempts did not go to, if one may take it. */
+  #pickElsewhere(previous: readonly string[]): TargetState | undefined {
+    const avoid: TargetState[] = []
+    for (const t of this.state.targets) if (previous.includes(t.url)) avoid.push(t)
+    if (avoid.length === 0 || avoid.length === this.state.targets.length) return undefined
+    this.tried = avoid
+    try {
+      return this.state.pick(this)
+    } finally {
+      // Those targets were not tried by this attempt: failover within it may still reach them.
+      this.tried = null
     }
   }
 

@@ -2,7 +2,7 @@
 // Retry-After honoured (seconds or HTTP-date) or refused explicitly when longer than
 // maxWaitInterval, the last response returned (never thrown) when retries end, and a retry
 // wait that an abort or the deadline cancels at once.
-import type { RetryBudget } from '@x/client-pool'
+import { PREVIOUS_TARGETS, type RetryBudget } from '@x/client-pool'
 import { RetryHandler } from 'undici'
 import { isStreamBody } from './internal/body.js'
 import { publishRetry, publishRetryBudgetExhausted, publishRetryRefused } from './internal/diagnostics.js'
@@ -305,11 +305,13 @@ export function retry(options: RetryOptions = {}): Interceptor {
       // A streamed body is consumed by the first attempt: such a request is never retried.
       if (opts.body != null && isStreamBody(opts.body)) return dispatch(opts, handler)
       const gate = new RetryGate(handler, policy, budget)
+      // One list for every attempt: a balancer below sends a retry to a target not yet used.
+      const first = { ...opts, [PREVIOUS_TARGETS]: [] as string[] }
       const retrying = new RetryHandler(
-        { ...opts, [RETRY_GATE]: gate, retryOptions } as RetryHandler.RetryOptions & DispatchOptions,
+        { ...first, [RETRY_GATE]: gate, retryOptions } as RetryHandler.RetryOptions & DispatchOptions,
         { dispatch: later, handler: gate },
       )
-      return dispatch(opts, retrying)
+      return dispatch(first, retrying)
     }
   }
 }

@@ -1,6 +1,7 @@
 import { fetch } from 'undici'
 import { describe, expect, it } from 'vitest'
 import {
+  type BalancerTarget,
   Client,
   type ClientError,
   isClientError,
@@ -39,6 +40,48 @@ describe('LoadBalanceClient', () => {
     expect(a.seen.slice(0, 2)).toEqual(['GET /LBMock1/hello?x=1', 'GET /LBMock2/hello?x=1'])
     expect(b.seen[0]).toBe('GET /hello?x=1')
     expect(lb.targets).toEqual([`${a.url}/LBMock1`, `${a.url}/LBMock2`, b.url])
+  })
+
+  it.each([
+    {
+      name: 'a rule that prefers the first target',
+      algorithm: { select: (t: readonly BalancerTarget[]) => t[0] },
+    },
+    { name: 'round-robin', algorithm: 'round-robin' as const },
+  ])('sends a retry to a target the earlier attempts did not use ($name)', async ({ algorithm }) => {
+    const [a, b] = await three()
+    a.behave(503)
+    // 503 is not a failover status here: the balancer hands it up and the retry layer retries.
+    const lb = loadBalanceClient({
+      targets: [a.url, b.url],
+      algorithm,
+      outlierDetection: false,
+      retryConfig: { count: 1, interval: 0, statusCodes: [503] },
+    })
+    for (let i = 0; i < 4; i++) {
+      const res = await lb.get('/x')
+      expect(await res.text()).toBe('b')
+      expect(res.status).toBe(200)
+    }
+    // Each request reached a at most once: no retry went back to it.
+    expect(a.seen.length).toBeLessThanOrEqual(4)
+    expect(b.seen.length).toBe(4)
+  })
+
+  it('retries on the same target when it is the only one', async () => {
+    const [a] = await three()
+    let n = 0
+    a.behave((_req, res) => {
+      n++
+      res.writeHead(n === 1 ? 503 : 200).end(n === 1 ? 'busy' : 'a')
+    })
+    const lb = loadBalanceClient({
+      targets: [a.url],
+      retryConfig: { count: 1, interval: 0, statusCodes: [503] },
+    })
+    const res = await lb.get('/x')
+    expect(await res.text()).toBe('a')
+    expect(a.seen).toEqual(['GET /x', 'GET /x'])
   })
 
   it('reports the target that answered in res.url', async () => {
