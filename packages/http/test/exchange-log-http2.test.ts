@@ -10,6 +10,7 @@ import { HttpResponse, Listener } from '../src/index.ts'
 
 const BIG = 'compressible text '.repeat(2_000)
 
+import { h2bytes } from './helpers/h2.ts'
 import { lines } from './helpers/lines.ts'
 
 const cleanups: Array<() => Promise<void> | void> = []
@@ -159,7 +160,7 @@ describe("access and trace logs of the Listener's HTTP/2 port", () => {
 
   it('counts the compressed bytes of a streamed body and the bytes of an event stream', async () => {
     const { log, session } = await h2Listener()
-    const big = await bytes(session, { ':path': '/big', 'accept-encoding': 'gzip' })
+    const big = (await h2bytes(session, { ':path': '/big', 'accept-encoding': 'gzip' })).body
     expect(gunzipSync(big).toString()).toBe(BIG)
     const events = await exchange(session, { ':path': '/events' })
     await log.waitFor(2)
@@ -177,7 +178,7 @@ describe("access and trace logs of the Listener's HTTP/2 port", () => {
   it('traces a streamed HTTP/2 body through the trace log and counts it in the access line', async () => {
     const trace = lines()
     const { log, session } = await h2Listener(trace)
-    const big = await bytes(session, { ':path': '/big', 'accept-encoding': 'gzip' })
+    const big = (await h2bytes(session, { ':path': '/big', 'accept-encoding': 'gzip' })).body
     expect(gunzipSync(big).toString()).toBe(BIG)
     const echo = await exchange(
       session,
@@ -195,14 +196,3 @@ describe("access and trace logs of the Listener's HTTP/2 port", () => {
     expect(trace.json<{ kind: string }>().some((e) => e.kind === 'request')).toBe(true)
   })
 })
-
-function bytes(session: ClientHttp2Session, headers: Record<string, string>): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const r = session.request(headers)
-    const chunks: Buffer[] = []
-    r.on('data', (c: Buffer) => chunks.push(c))
-    r.on('end', () => resolve(Buffer.concat(chunks)))
-    r.on('error', reject)
-    r.end()
-  })
-}

@@ -2,7 +2,7 @@
 // compression (buffered and streamed), compressed request bodies, bodies without
 // Content-Length, CORS preflights, conditional requests and Server-Sent Events behave exactly
 // as they do under HTTP/1.1, because services and filters do not change with the protocol.
-import type { ClientHttp2Session, IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2'
+import type { IncomingHttpHeaders } from 'node:http2'
 import { Readable } from 'node:stream'
 import { brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -16,7 +16,7 @@ import {
   type WebSocketService,
 } from '../src/index.ts'
 import { encodeEvent } from '../src/listener/sse.ts'
-import { h2connect, h2request } from './helpers/h2.ts'
+import { h2bytes, h2connect, h2request } from './helpers/h2.ts'
 import { type Served, serve } from './helpers/serve.ts'
 import { wsPeer } from './helpers/ws.ts'
 
@@ -27,30 +27,6 @@ afterEach(async () => {
   await server?.close()
   server = undefined
 })
-
-/** One GET whose body is kept as bytes (compressed answers are not UTF-8). */
-function getBytes(s: ClientHttp2Session, headers: OutgoingHttpHeaders) {
-  const stream = s.request({ ':path': '/', ...headers })
-  return new Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer; rstCode: number }>(
-    (resolve, reject) => {
-      let head: IncomingHttpHeaders = {}
-      const chunks: Buffer[] = []
-      stream.on('response', (h) => {
-        head = h
-      })
-      stream.on('data', (d: Buffer) => chunks.push(d))
-      stream.on('error', reject)
-      stream.on('close', () =>
-        resolve({
-          status: Number(head[':status']),
-          headers: head,
-          body: Buffer.concat(chunks),
-          rstCode: stream.rstCode ?? 0,
-        }),
-      )
-    },
-  )
-}
 
 async function session(url: string, options = {}) {
   const s = await h2connect(url, options)
@@ -122,22 +98,22 @@ describe.each([
 
   it('compresses a buffered JSON answer with the coding the client prefers', async () => {
     const s = await start()
-    const gz = await getBytes(s, { ':path': '/big', 'accept-encoding': 'gzip' })
+    const gz = await h2bytes(s, { ':path': '/big', 'accept-encoding': 'gzip' })
     expect(gz.status).toBe(200)
     expect(gz.headers['content-encoding']).toBe('gzip')
     expect(gz.headers.vary).toMatch(/accept-encoding/i)
     expect(JSON.parse(gunzipSync(gz.body).toString())).toEqual(big)
-    const br = await getBytes(s, { ':path': '/big', 'accept-encoding': 'br;q=1, gzip;q=0.5' })
+    const br = await h2bytes(s, { ':path': '/big', 'accept-encoding': 'br;q=1, gzip;q=0.5' })
     expect(br.headers['content-encoding']).toBe('br')
     expect(JSON.parse(brotliDecompressSync(br.body).toString())).toEqual(big)
-    const none = await getBytes(s, { ':path': '/big' })
+    const none = await h2bytes(s, { ':path': '/big' })
     expect(none.headers['content-encoding']).toBeUndefined()
     expect(JSON.parse(none.body.toString())).toEqual(big)
   })
 
   it('compresses a streamed answer into the HTTP/2 stream, without chunked coding', async () => {
     const s = await start()
-    const res = await getBytes(s, { ':path': '/stream', 'accept-encoding': 'gzip' })
+    const res = await h2bytes(s, { ':path': '/stream', 'accept-encoding': 'gzip' })
     expect(res.status).toBe(200)
     expect(res.rstCode).toBe(0)
     expect(res.headers['content-encoding']).toBe('gzip')

@@ -78,3 +78,28 @@ export function read(stream: ClientHttp2Stream): Promise<H2Response> {
     )
   })
 }
+
+/** A GET (or any request without a body) whose answer is kept as bytes: compressed bodies are not UTF-8. */
+export function h2bytes(
+  session: ClientHttp2Session,
+  headers: OutgoingHttpHeaders,
+): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer; rstCode: number }> {
+  const stream = session.request(headers)
+  return new Promise((resolve, reject) => {
+    let head: IncomingHttpHeaders = {}
+    const chunks: Buffer[] = []
+    stream.on('response', (h) => {
+      head = h
+    })
+    stream.on('data', (d: Buffer) => chunks.push(d))
+    stream.on('error', reject)
+    stream.on('close', () =>
+      resolve({
+        status: Number(head[':status']),
+        headers: head,
+        body: Buffer.concat(chunks),
+        rstCode: stream.rstCode ?? 0,
+      }),
+    )
+  })
+}
